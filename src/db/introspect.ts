@@ -1,0 +1,60 @@
+// Reads table schemas from INFORMATION_SCHEMA.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { ColumnSchema, TableRef, TableSchema } from './schema.js';
+import { quoteTable } from './sql.js';
+
+interface ColumnRow extends RowDataPacket {
+  name: string;
+  dataType: string;
+  columnType: string;
+  charset: string | null;
+  nullable: string;
+  extra: string;
+  generation: string | null;
+}
+
+export async function readTableSchema(connection: Connection, table: TableRef): Promise<TableSchema | undefined> {
+  const [columns] = await connection.query<ColumnRow[]>(
+    `SELECT COLUMN_NAME AS name, LOWER(DATA_TYPE) AS dataType, COLUMN_TYPE AS columnType,
+            CHARACTER_SET_NAME AS charset, IS_NULLABLE AS nullable, EXTRA AS extra,
+            IS_GENERATED AS generation
+       FROM INFORMATION_SCHEMA.COLUMNS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+      ORDER BY ORDINAL_POSITION`,
+    [table.database, table.name],
+  );
+  if (columns.length === 0) return undefined;
+  const [keyRows] = await connection.query<RowDataPacket[]>(
+    `SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.KEY_COLUMN_USAGE
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'
+      ORDER BY ORDINAL_POSITION`,
+    [table.database, table.name],
+  );
+  const [createRows] = await connection.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
+  const createStatement = String(createRows[0]?.['Create Table'] ?? '');
+  return {
+    database: table.database,
+    name: table.name,
+    columns: columns.map((row): ColumnSchema => ({
+      name: String(row.name),
+      dataType: String(row.dataType),
+      columnType: String(row.columnType),
+      unsigned: /\bunsigned\b/i.test(String(row.columnType)),
+      charset: row.charset === null ? null : String(row.charset),
+      nullable: row.nullable === 'YES',
+      // MariaDB reports IS_GENERATED = 'ALWAYS' and EXTRA 'VIRTUAL GENERATED'/'STORED GENERATED' (or PERSISTENT).
+      generated: row.generation === 'ALWAYS' || /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(row.extra)),
+    })),
+    primaryKey: keyRows.map((row) => String(row.name)),
+    createStatement,
+  };
+}
+
+/** The base tables of a database, in name order. */
+export async function listTables(connection: Connection, database: string): Promise<string[]> {
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT TABLE_NAME AS name FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`,
+    [database],
+  );
+  return rows.map((row) => String(row.name));
+}

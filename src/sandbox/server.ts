@@ -1,0 +1,224 @@
+// One throwaway MariaDB server: its own datadir, socket and free port under a temp folder,
+// row-based binlog with full row images and metadata, stopped and removed afterwards.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { serverBinaries } from './binaries.js';
+
+export interface SandboxServerOptions {
+  readonly name: string;
+  readonly serverId: number;
+  /** Extra `--option=value` flags for mariadbd (e.g. `--innodb-flush-log-at-trx-commit=1`). */
+  readonly extraArgs?: readonly string[];
+}
+
+/** Connection settings of the user the sandbox creates: everything a config's `source`/`target` needs. */
+export interface SandboxEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+}
+
+const running = new Set<SandboxServer>();
+
+// Servers must not outlive the process that started them, even when a test fails or throws.
+process.once('exit', () => {
+  for (const server of running) server.killNow();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const server of running) server.killNow();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class SandboxServer {
+  readonly name: string;
+  readonly serverId: number;
+  readonly dir: string;
+  readonly socket: string;
+  port = 0;
+  readonly user = 'tideferry';
+  readonly password = `sandbox-${randomBytes(6).toString('hex')}`;
+  private process: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(options: SandboxServerOptions) {
+    this.name = options.name;
+    this.serverId = options.serverId;
+    // Short paths: a unix socket path must stay under ~107 bytes.
+    this.dir = mkdtempSync(join(tmpdir(), `tf-${options.name.slice(0, 3)}-`));
+    this.socket = join(this.dir, 's');
+  }
+
+  static async start(options: SandboxServerOptions): Promise<SandboxServer> {
+    const server = new SandboxServer(options);
+    running.add(server);
+    try {
+      server.installDataDirectory();
+      await server.launch(options.extraArgs ?? []);
+      await server.createUser();
+      return server;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  get endpoint(): SandboxEndpoint {
+    return { host: '127.0.0.1', port: this.port, user: this.user, password: this.password };
+  }
+
+  get logFile(): string {
+    return join(this.dir, 'error.log');
+  }
+
+  /** An administrative connection (root over the socket), for tests and the load generator. */
+  async connect(options: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
+    return mysql.createConnection({ socketPath: this.socket, user: 'root', multipleStatements: true, ...options });
+  }
+
+  private installDataDirectory(): void {
+    const binaries = serverBinaries();
+    const args = [
+      '--no-defaults',
+      `--datadir=${join(this.dir, 'data')}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+      ...(isRoot() ? ['--user=root'] : []),
+    ];
+    const result = spawnSync(binaries.installDb, args, { encoding: 'utf8' });
+    if (result.status !== 0) {
+      throw new Error(`mariadb-install-db failed for sandbox ${this.name}: ${(result.stderr || result.stdout).slice(-2000)}`);
+    }
+  }
+
+  private async launch(extraArgs: readonly string[]): Promise<void> {
+    const binaries = serverBinaries();
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      const args = [
+        '--no-defaults',
+        `--datadir=${join(this.dir, 'data')}`,
+        `--socket=${this.socket}`,
+        `--port=${this.port}`,
+        '--bind-address=127.0.0.1',
+        `--pid-file=${join(this.dir, 'pid')}`,
+        `--log-error=${this.logFile}`,
+        `--tmpdir=${this.dir}`,
+        `--server-id=${this.serverId}`,
+        `--log-bin=${join(this.dir, 'data', 'binlog')}`,
+        '--binlog-format=ROW',
+        '--binlog-row-image=FULL',
+        '--binlog-row-metadata=FULL',
+        '--log-slave-updates',
+        '--skip-name-resolve',
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_general_ci',
+        '--local-infile=1',
+        '--max-connections=300',
+        '--max-allowed-packet=256M',
+        '--innodb-buffer-pool-size=256M',
+        '--innodb-log-file-size=256M',
+        // Throwaway servers: durability costs fsyncs that tell us nothing. The benchmarks
+        // that measure commit cost pass their own settings through extraArgs.
+        '--innodb-flush-log-at-trx-commit=2',
+        '--sync-binlog=0',
+        ...(isRoot() ? ['--user=root'] : []),
+        ...extraArgs,
+      ];
+      const child = spawn(binaries.server, args, { stdio: 'ignore' });
+      this.process = child;
+      this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+      let exitedEarly = false;
+      child.once('exit', () => { exitedEarly = true; });
+      const deadline = Date.now() + 60_000;
+      while (!exitedEarly && Date.now() < deadline) {
+        if (existsSync(this.socket)) {
+          try {
+            const connection = await this.connect();
+            await connection.end();
+            return;
+          } catch {
+            // still starting
+          }
+        }
+        await sleep(50);
+      }
+      const log = this.readLog();
+      if (exitedEarly && /already in use|Can't start server: Bind/i.test(log) && attempt < 5) continue;
+      this.killNow();
+      throw new Error(`sandbox server ${this.name} did not start (log ${this.logFile}):\n${log.slice(-2000)}`);
+    }
+  }
+
+  private async createUser(): Promise<void> {
+    const connection = await this.connect();
+    try {
+      // Not binlogged: a replica attached later replays this server's binlog from the start.
+      await connection.query(
+        `SET sql_log_bin = 0;
+         CREATE USER '${this.user}'@'%' IDENTIFIED BY '${this.password}';
+         GRANT ALL PRIVILEGES ON *.* TO '${this.user}'@'%' WITH GRANT OPTION;
+         SET sql_log_bin = 1;`,
+      );
+    } finally {
+      await connection.end();
+    }
+  }
+
+  readLog(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Stops the server cleanly (SIGTERM, then SIGKILL after 30 s) and removes its folder. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timeout = sleep(30_000).then(() => 'timeout' as const);
+      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+        child.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    running.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort at process exit. */
+  killNow(): void {
+    const child = this.process;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    running.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}

@@ -1,0 +1,110 @@
+export interface ArrivalRateEstimatorOptions {
+  /** The long window, which gives the steady rate. Default 10 s. */
+  readonly windowSeconds?: number;
+  /** The short window, which catches a burst. Default 1 s. */
+  readonly burstWindowSeconds?: number;
+}
+
+// Counts are kept in time buckets rather than one entry per record: the
+// streamer may record every event, tens of thousands a second. A twentieth
+// of the short window bounds the error at the window edges to 5% of the
+// short window and keeps 200 buckets for the long one.
+const BUCKETS_PER_BURST_WINDOW = 20;
+
+/**
+ * The arrival rate R of binlog events, in events per second: the larger of
+ * the rate over a long window and the rate over a short one.
+ *
+ * Why the maximum of two windows and not an EWMA: an EWMA has one time
+ * constant, so it is either smooth or quick, and it is as quick to fall as to
+ * rise. Here the two directions are not worth the same. Underestimating R makes
+ * batches smaller than B*, and the applier falls behind; overestimating it
+ * only raises the cap on a batch, which costs nothing while the queue holds
+ * fewer events than the cap. So R rises within a second of a burst (short
+ * window) and falls only as the burst leaves the long window, while a steady
+ * stream is read over the long window, where its noise is small.
+ */
+export class ArrivalRateEstimator {
+  private readonly windowSeconds: number;
+  private readonly burstWindowSeconds: number;
+  private readonly bucketSeconds: number;
+  // Parallel arrays, oldest first: bucket number (floor(time / bucketSeconds)) and events in it.
+  private readonly bucketNumbers: number[] = [];
+  private readonly bucketEvents: number[] = [];
+  private firstRecordAt: number | undefined;
+
+  constructor(options: ArrivalRateEstimatorOptions = {}) {
+    this.windowSeconds = options.windowSeconds ?? 10;
+    this.burstWindowSeconds = Math.min(options.burstWindowSeconds ?? 1, this.windowSeconds);
+    this.bucketSeconds = this.burstWindowSeconds / BUCKETS_PER_BURST_WINDOW;
+  }
+
+  /**
+   * Records that `events` arrived at `now`. Recording 0 events is allowed and
+   * marks the start of observation, so that a rate read soon after is
+   * averaged over the time actually watched.
+   */
+  record(events: number, now: number): void {
+    if (!(events >= 0) || !Number.isFinite(events) || !Number.isFinite(now)) return;
+    this.firstRecordAt ??= now;
+    const bucket = Math.floor(now / this.bucketSeconds);
+    const last = this.bucketNumbers.length - 1;
+    // A record earlier than the newest bucket (clocks are the caller's) joins that bucket rather than reordering history.
+    if (last >= 0 && bucket <= (this.bucketNumbers[last] ?? bucket)) {
+      this.bucketEvents[last] = (this.bucketEvents[last] ?? 0) + events;
+    } else {
+      this.bucketNumbers.push(bucket);
+      this.bucketEvents.push(events);
+    }
+    this.forgetBefore(now - this.windowSeconds);
+  }
+
+  /** Events per second at `now`; 0 when nothing arrived within the long window. */
+  rate(now: number): number {
+    if (this.firstRecordAt === undefined) return 0;
+    const longEvents = this.eventsSince(now - this.windowSeconds);
+    if (longEvents === 0) return 0;
+    const burstEvents = this.eventsSince(now - this.burstWindowSeconds);
+    // Early on the long window is not full yet: divide by the time watched,
+    // but never by less than the short window, so that the first few events
+    // do not read as an enormous rate.
+    const watchedSeconds = Math.min(this.windowSeconds, Math.max(now - this.firstRecordAt, this.burstWindowSeconds));
+    return Math.max(longEvents / watchedSeconds, burstEvents / this.burstWindowSeconds);
+  }
+
+  /**
+   * Events after `since`. The bucket that straddles `since` counts in
+   * proportion to the part of it inside the window, as if its events were
+   * spread evenly; counting it whole or not at all would make the short-window
+   * rate jump by a twentieth each time a bucket boundary passes.
+   */
+  private eventsSince(since: number): number {
+    const straddlingBucket = Math.floor(since / this.bucketSeconds);
+    let events = 0;
+    for (let index = this.bucketNumbers.length - 1; index >= 0; index--) {
+      const bucket = this.bucketNumbers[index] ?? 0;
+      const bucketEvents = this.bucketEvents[index] ?? 0;
+      if (bucket > straddlingBucket) {
+        events += bucketEvents;
+        continue;
+      }
+      if (bucket === straddlingBucket) {
+        const insideFraction = ((bucket + 1) * this.bucketSeconds - since) / this.bucketSeconds;
+        events += bucketEvents * insideFraction;
+      }
+      break;
+    }
+    return events;
+  }
+
+  private forgetBefore(since: number): void {
+    // The bucket that straddles `since` still counts in part, so only buckets wholly before it go.
+    const straddlingBucket = Math.floor(since / this.bucketSeconds);
+    let stale = 0;
+    while (stale < this.bucketNumbers.length && (this.bucketNumbers[stale] ?? 0) < straddlingBucket) stale++;
+    if (stale > 0) {
+      this.bucketNumbers.splice(0, stale);
+      this.bucketEvents.splice(0, stale);
+    }
+  }
+}

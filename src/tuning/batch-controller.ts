@@ -1,0 +1,227 @@
+import { ArrivalRateEstimator, type ArrivalRateEstimatorOptions } from './arrival-rate.js';
+import { CostEstimator, type CostEstimate, type CostEstimatorOptions } from './cost-estimator.js';
+import { ProbeCycle } from './probe-cycle.js';
+import { optimalBatchSize, predictedLagSeconds, utilisation } from './queueing-model.js';
+import { SaturationDetector } from './saturation-detector.js';
+
+export interface BatchSizeControllerOptions {
+  /** Smallest batch, in events. At least 1. */
+  readonly min: number;
+  /** Largest batch, in events: the biggest transaction the target should take. */
+  readonly max: number;
+  /** Batch size until the first estimate of m and o. */
+  readonly initial: number;
+  /** m·R at which the target is declared saturated. Default 0.9. */
+  readonly saturationBound?: number;
+  /** Saturation clears only below saturationBound − this. Default 0.05. See saturation-detector.ts. */
+  readonly saturationExitMargin?: number;
+  /** The base size moves only when the clamped B* differs from it by more than this fraction of it. Default 0.25. */
+  readonly hysteresis?: number;
+  /** Deliberate ± variation around the base size, to keep m and o identifiable. Default 0.25; 0 disables. */
+  readonly probeSpread?: number;
+  /**
+   * The base size aims at B*·(1 + headroom). Default 0: the base is B* itself.
+   * A margin lets the applier catch up on its own after a slow write, at the
+   * price of larger batches when the queue is full; the drain rule below does
+   * the catching up when the margin is 0.
+   */
+  readonly headroom?: number;
+  /**
+   * A backlog larger than drainFactor × the base size is drained in batches
+   * as large as the backlog (up to max). Default 2: in steady state the queue
+   * holds about one batch when the applier takes the next, so twice that
+   * means it has fallen behind. Must stay below queueBatches, or the queue
+   * bound stops the stream before draining starts.
+   */
+  readonly drainFactor?: number;
+  /** The queue bound is this many base-size batches. Default 4. */
+  readonly queueBatches?: number;
+  /** The queue bound never goes below this many events. Default 1000. */
+  readonly minimumQueueBound?: number;
+  readonly cost?: CostEstimatorOptions;
+  readonly arrivals?: ArrivalRateEstimatorOptions;
+}
+
+/**
+ * Everything the controller knows at one instant, for metrics, logs and the
+ * status page. Figures that need an estimate of m and o are NaN until there
+ * is one (hasEstimate false); NaN is what a Prometheus gauge shows as "no value".
+ */
+export interface TuningSnapshot {
+  readonly hasEstimate: boolean;
+  /** m, seconds. */
+  readonly perEventSeconds: number;
+  /** o, seconds. */
+  readonly perBatchSeconds: number;
+  /** R, events per second. */
+  readonly arrivalRate: number;
+  /** m·R. */
+  readonly utilisation: number;
+  /** B* = o·R / (1 − m·R), unclamped; Infinity when m·R ≥ 1. */
+  readonly optimalBatchSize: number;
+  /** The current base size (what nextBatchSize varies around when probing). */
+  readonly batchSize: number;
+  /** o / (1 − m·R); Infinity when m·R ≥ 1. */
+  readonly predictedLagSeconds: number;
+  readonly fitRSquared: number;
+  /** Batches in the cost window. */
+  readonly samples: number;
+  /** Batches of the window the cost fit dropped as outliers. */
+  readonly outliers: number;
+  readonly saturated: boolean;
+  readonly identifiable: boolean;
+  /** The in-memory event-queue bound the streamer should apply. */
+  readonly queueBound: number;
+}
+
+/**
+ * Sizes the binlog applier's batches from what its writes cost and how fast
+ * events arrive (the design's "tuning loop"). The applier reports every batch
+ * it writes through recordBatch and asks nextBatchSize before taking the next;
+ * the streamer reports arrivals through recordArrivals. Pure: the caller
+ * passes the time, in seconds, to every method.
+ *
+ * The base size follows clamp(B*) with hysteresis. It moves only on an
+ * identifiable estimate (a guess of m and o would move it on nothing), except
+ * that saturation sends it to max at once: when no size keeps up, the largest
+ * batches spend the least on per-write overhead.
+ */
+export class BatchSizeController {
+  private readonly min: number;
+  private readonly max: number;
+  private readonly hysteresis: number;
+  private readonly headroom: number;
+  private readonly drainFactor: number;
+  private readonly queueBatches: number;
+  private readonly minimumQueueBound: number;
+  private readonly costs: CostEstimator;
+  private readonly arrivals: ArrivalRateEstimator;
+  private readonly saturation: SaturationDetector;
+  private readonly probe: ProbeCycle;
+  private baseSize: number;
+
+  constructor(options: BatchSizeControllerOptions) {
+    if (!Number.isInteger(options.min) || options.min < 1) {
+      throw new RangeError(`batch size min must be an integer of at least 1, got ${options.min}`);
+    }
+    if (!Number.isInteger(options.max) || options.max < options.min) {
+      throw new RangeError(`batch size max must be an integer no smaller than min (${options.min}), got ${options.max}`);
+    }
+    this.min = options.min;
+    this.max = options.max;
+    this.hysteresis = options.hysteresis ?? 0.25;
+    this.headroom = options.headroom ?? 0;
+    this.drainFactor = options.drainFactor ?? 2;
+    this.queueBatches = options.queueBatches ?? 4;
+    this.minimumQueueBound = options.minimumQueueBound ?? 1000;
+    this.costs = new CostEstimator(options.cost);
+    this.arrivals = new ArrivalRateEstimator(options.arrivals);
+    this.saturation = new SaturationDetector({ bound: options.saturationBound, exitMargin: options.saturationExitMargin });
+    this.probe = new ProbeCycle(options.probeSpread ?? 0.25);
+    this.baseSize = this.clamp(options.initial);
+  }
+
+  /** The applier wrote a batch of `size` events in `seconds` (the write and commit only, not the wait for events). */
+  recordBatch(size: number, seconds: number, now: number): void {
+    this.costs.observe(size, seconds, now);
+    this.reconsider(now);
+  }
+
+  /** `events` binlog events arrived (were read from the source) at `now`. */
+  recordArrivals(events: number, now: number): void {
+    this.arrivals.record(events, now);
+  }
+
+  /**
+   * How many events the applier should take for its next batch. Take fewer
+   * when fewer are queued: never wait to fill a batch, which would only add lag.
+   *
+   * `backlog`, the events now queued, lets a backlog far above the base size
+   * (after a burst, a slow write or an idle spell) drain in batches as large as
+   * the backlog, up to max. While the backlog lasts, its events have already
+   * waited; what matters is how soon the last of them lands, and that is
+   * throughput, which larger batches raise by paying o less often.
+   */
+  nextBatchSize(now: number, backlog?: number): number {
+    this.reconsider(now);
+    if (backlog !== undefined && backlog > this.drainFactor * this.baseSize) return this.clamp(backlog);
+    return this.clamp(this.probe.next(this.baseSize));
+  }
+
+  /**
+   * The in-memory event-queue bound for backpressure on the binlog stream:
+   * queueBatches base-size batches (one being written, one filling, the rest
+   * slack for bursts), and never less than minimumQueueBound, so that a small
+   * B* does not stall the stream on every multi-row transaction. It follows
+   * the base size, and so B*; when saturated, the base is max and the queue
+   * holds several of the largest batches.
+   */
+  queueBound(): number {
+    return Math.max(this.queueBatches * this.baseSize, this.minimumQueueBound);
+  }
+
+  /** The controller's view at `now`. It brings the base size up to date, as nextBatchSize would, but does not advance the probe cycle. */
+  snapshot(now: number): TuningSnapshot {
+    const { estimate, arrivalRate } = this.reconsider(now);
+    const common = {
+      arrivalRate,
+      batchSize: this.baseSize,
+      samples: this.costs.sampleCount,
+      saturated: this.saturation.saturated,
+      queueBound: this.queueBound(),
+    };
+    if (estimate === undefined) {
+      return {
+        ...common,
+        hasEstimate: false,
+        perEventSeconds: NaN,
+        perBatchSeconds: NaN,
+        utilisation: NaN,
+        optimalBatchSize: NaN,
+        predictedLagSeconds: NaN,
+        fitRSquared: NaN,
+        outliers: 0,
+        identifiable: false,
+      };
+    }
+    const { perEventSeconds: m, perBatchSeconds: o } = estimate;
+    return {
+      ...common,
+      hasEstimate: true,
+      perEventSeconds: m,
+      perBatchSeconds: o,
+      utilisation: utilisation(m, arrivalRate),
+      optimalBatchSize: optimalBatchSize(m, o, arrivalRate),
+      predictedLagSeconds: predictedLagSeconds(m, o, arrivalRate),
+      fitRSquared: estimate.rSquared,
+      outliers: estimate.outliers,
+      identifiable: estimate.identifiable,
+    };
+  }
+
+  /** Re-evaluates saturation and the base size at `now`. */
+  private reconsider(now: number): { estimate: CostEstimate | undefined; arrivalRate: number } {
+    const estimate = this.costs.estimate();
+    const arrivalRate = this.arrivals.rate(now);
+    if (estimate === undefined) return { estimate, arrivalRate };
+
+    const { perEventSeconds: m, perBatchSeconds: o } = estimate;
+    if (this.saturation.update(utilisation(m, arrivalRate))) {
+      this.baseSize = this.max;
+      return { estimate, arrivalRate };
+    }
+    // Idle (R = 0) makes B* 0; keep the size that served the last traffic
+    // instead, so the next burst does not start from min.
+    if (arrivalRate === 0 || !estimate.identifiable) return { estimate, arrivalRate };
+
+    const target = this.clamp(Math.ceil(optimalBatchSize(m, o, arrivalRate) * (1 + this.headroom)));
+    if (Math.abs(target - this.baseSize) > this.hysteresis * this.baseSize) this.baseSize = target;
+    return { estimate, arrivalRate };
+  }
+
+  /** Rounds to whole events and bounds to [min, max]; NaN falls back to the base size. */
+  private clamp(size: number): number {
+    if (Number.isNaN(size)) return this.baseSize;
+    return Math.min(this.max, Math.max(this.min, Math.round(size)));
+  }
+}

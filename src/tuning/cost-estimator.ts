@@ -1,0 +1,179 @@
+import { coefficientOfVariation, linearRegressionLine, median, rSquared } from 'simple-statistics';
+import { fitLineRobustly, type FitPoint } from './robust-line-fit.js';
+
+/** What one write to the target costs, as fitted from the applier's own batches: T = m·b + o. */
+export interface CostEstimate {
+  /** m: the marginal cost of one more event in a batch. Never negative. */
+  readonly perEventSeconds: number;
+  /** o: the fixed cost of one write whatever its size (round trip, commit). Never negative. */
+  readonly perBatchSeconds: number;
+  /** Of the fit on the points it kept; 0 when the estimate is a guess (not identifiable). */
+  readonly rSquared: number;
+  /** Batches in the window, outliers included. */
+  readonly samples: number;
+  /** Batches in the window that the robust fit dropped as outliers. */
+  readonly outliers: number;
+  /**
+   * False when the batch sizes in the window are (nearly) all the same: then
+   * m and o cannot be told apart, and the figures above are a best guess.
+   */
+  readonly identifiable: boolean;
+}
+
+export interface CostEstimatorOptions {
+  /** Keep at most this many recent batches. Default 200. */
+  readonly maxSamples?: number;
+  /** Forget batches older than this, so that a change in m is followed within a window. Default 120. */
+  readonly windowSeconds?: number;
+  /** Robust standard deviations beyond which a batch is an outlier. Default 3.5. */
+  readonly outlierThreshold?: number;
+  /**
+   * Coefficient of variation of the batch sizes below which m and o are not
+   * identifiable. Default 0.05: the probe cycle of the controller (±25%) gives
+   * about 0.2, equal sizes give 0.
+   */
+  readonly minimumSizeVariation?: number;
+}
+
+/** Fewer batches than this and there is no estimate: five points is the least for which a MAD means anything. */
+export const MINIMUM_COST_SAMPLES = 5;
+
+interface BatchSample {
+  readonly size: number;
+  readonly seconds: number;
+  readonly at: number;
+}
+
+/**
+ * Estimates m and o online from the applier's measured batches: a robust least
+ * squares fit of seconds on batch size over a recent window (see
+ * robust-line-fit.ts for why that fit). The estimate is recomputed on each
+ * observation, so that estimate() is a cheap read and the "last identifiable
+ * o" it falls back on does not depend on how often someone asks.
+ */
+export class CostEstimator {
+  private readonly maxSamples: number;
+  private readonly windowSeconds: number;
+  private readonly outlierThreshold: number;
+  private readonly minimumSizeVariation: number;
+  private readonly samples: BatchSample[] = [];
+  private current: CostEstimate | undefined;
+  private lastIdentifiedPerBatchSeconds: number | undefined;
+
+  constructor(options: CostEstimatorOptions = {}) {
+    this.maxSamples = Math.max(MINIMUM_COST_SAMPLES, options.maxSamples ?? 200);
+    this.windowSeconds = options.windowSeconds ?? 120;
+    this.outlierThreshold = options.outlierThreshold ?? 3.5;
+    this.minimumSizeVariation = options.minimumSizeVariation ?? 0.05;
+  }
+
+  /**
+   * Records one written batch. Empty batches and non-finite or negative
+   * timings are ignored rather than thrown on: a bad measurement must not stop
+   * a live migration, and it carries no information about m or o.
+   */
+  observe(batchSize: number, seconds: number, now: number): void {
+    if (!(batchSize > 0) || !Number.isFinite(batchSize) || !(seconds >= 0) || !Number.isFinite(seconds)) return;
+    this.samples.push({ size: batchSize, seconds, at: now });
+    this.forgetOldSamples(now);
+    this.current = this.fit();
+  }
+
+  /** The current estimate, or undefined before MINIMUM_COST_SAMPLES batches. */
+  estimate(): CostEstimate | undefined {
+    return this.current;
+  }
+
+  /** Batches currently in the window. */
+  get sampleCount(): number {
+    return this.samples.length;
+  }
+
+  private forgetOldSamples(now: number): void {
+    const excess = this.samples.length - this.maxSamples;
+    if (excess > 0) this.samples.splice(0, excess);
+    // Age pruning stops at the minimum: after an idle spell an old estimate is
+    // a better start than none, and new batches replace the old ones quickly.
+    let stale = 0;
+    while (this.samples.length - stale > MINIMUM_COST_SAMPLES && (this.samples[stale]?.at ?? now) < now - this.windowSeconds) {
+      stale++;
+    }
+    if (stale > 0) this.samples.splice(0, stale);
+  }
+
+  private fit(): CostEstimate | undefined {
+    if (this.samples.length < MINIMUM_COST_SAMPLES) return undefined;
+    const sizes = this.samples.map((sample) => sample.size);
+    if (coefficientOfVariation(sizes) < this.minimumSizeVariation) return this.guess();
+
+    const points: FitPoint[] = this.samples.map((sample) => [sample.size, sample.seconds]);
+    const fit = fitLineRobustly(points, {
+      outlierThreshold: this.outlierThreshold,
+      minimumPoints: MINIMUM_COST_SAMPLES,
+      maximumPasses: 3,
+    });
+    if (!Number.isFinite(fit.slope) || !Number.isFinite(fit.intercept)) return this.guess();
+    const { perEventSeconds, perBatchSeconds } = clampToNonNegativeCosts(fit.slope, fit.intercept, fit.inliers);
+    this.lastIdentifiedPerBatchSeconds = perBatchSeconds;
+    const fitQuality = rSquared(fit.inliers, linearRegressionLine({ m: perEventSeconds, b: perBatchSeconds }));
+    return {
+      perEventSeconds,
+      perBatchSeconds,
+      // rSquared is 0/0 when every kept time is equal; the line then explains nothing more than the mean does.
+      rSquared: Number.isFinite(fitQuality) ? fitQuality : 0,
+      samples: this.samples.length,
+      outliers: this.samples.length - fit.inliers.length,
+      identifiable: true,
+    };
+  }
+
+  /**
+   * With one batch size, only T(b) at that b is known. Keep o from the last
+   * fit that could tell m and o apart (it depends on the network and the
+   * commit, which change slowly) and put the rest on m. Without a previous o,
+   * all of T goes on m: T/b is then the real per-event cost at this size, so
+   * m·R is the fraction of time the applier is actually busy and saturation is
+   * still judged right. Medians, because outliers cannot be trimmed without a line.
+   */
+  private guess(): CostEstimate {
+    const typicalSize = median(this.samples.map((sample) => sample.size));
+    const typicalSeconds = median(this.samples.map((sample) => sample.seconds));
+    const previousPerBatchSeconds = this.lastIdentifiedPerBatchSeconds ?? 0;
+    const perBatchSeconds = Math.min(previousPerBatchSeconds, typicalSeconds);
+    return {
+      perEventSeconds: (typicalSeconds - perBatchSeconds) / typicalSize,
+      perBatchSeconds,
+      rSquared: 0,
+      samples: this.samples.length,
+      outliers: 0,
+      identifiable: false,
+    };
+  }
+}
+
+/**
+ * Costs cannot be negative, but noise can make a fitted slope or intercept
+ * so. The answer is then the best fit under the constraint, not a clamp of the
+ * unconstrained one: with m = 0 the best o is the mean time; with o = 0 the best
+ * m is the least-squares slope through the origin.
+ */
+function clampToNonNegativeCosts(
+  slope: number,
+  intercept: number,
+  points: readonly FitPoint[],
+): { perEventSeconds: number; perBatchSeconds: number } {
+  if (slope < 0) {
+    const meanSeconds = points.reduce((sum, [, seconds]) => sum + seconds, 0) / points.length;
+    return { perEventSeconds: 0, perBatchSeconds: Math.max(0, meanSeconds) };
+  }
+  if (intercept < 0) {
+    let crossProducts = 0;
+    let squares = 0;
+    for (const [size, seconds] of points) {
+      crossProducts += size * seconds;
+      squares += size * size;
+    }
+    return { perEventSeconds: Math.max(0, crossProducts / squares), perBatchSeconds: 0 };
+  }
+  return { perEventSeconds: slope, perBatchSeconds: intercept };
+}
