@@ -59,6 +59,9 @@ export class SandboxServer {
   port = 0;
   readonly user = 'tideferry';
   readonly password = `sandbox-${randomBytes(6).toString('hex')}`;
+  /** An application user without SUPER, so that read_only stops it like it stops real writers. */
+  readonly applicationUser = 'app';
+  readonly applicationPassword = `app-${randomBytes(6).toString('hex')}`;
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
@@ -95,6 +98,13 @@ export class SandboxServer {
   /** An administrative connection (root over the socket), for tests and the load generator. */
   async connect(options: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
     return mysql.createConnection({ socketPath: this.socket, user: 'root', multipleStatements: true, ...options });
+  }
+
+  /** A connection as the application user (over TCP), which read_only blocks. */
+  async connectAsApplication(options: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
+    return mysql.createConnection({
+      host: '127.0.0.1', port: this.port, user: this.applicationUser, password: this.applicationPassword, multipleStatements: true, ...options,
+    });
   }
 
   private installDataDirectory(): void {
@@ -180,6 +190,8 @@ export class SandboxServer {
         `SET sql_log_bin = 0;
          CREATE USER '${this.user}'@'%' IDENTIFIED BY '${this.password}';
          GRANT ALL PRIVILEGES ON *.* TO '${this.user}'@'%' WITH GRANT OPTION;
+         CREATE USER '${this.applicationUser}'@'%' IDENTIFIED BY '${this.applicationPassword}';
+         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER ON *.* TO '${this.applicationUser}'@'%';
          SET sql_log_bin = 1;`,
       );
     } finally {

@@ -11,6 +11,11 @@ export interface ArrivalRateEstimatorOptions {
 // short window and keeps 200 buckets for the long one.
 const BUCKETS_PER_BURST_WINDOW = 20;
 
+// The shortest span a rate is measured over. A target commit takes about a
+// millisecond at best, so the applier cannot act on anything finer, and the
+// floor keeps a lone first event from reading as an infinite rate.
+const MINIMUM_WATCHED_SECONDS = 0.001;
+
 /**
  * The arrival rate R of binlog events, in events per second: the larger of
  * the rate over a long window and the rate over a short one.
@@ -28,10 +33,16 @@ export class ArrivalRateEstimator {
   private readonly windowSeconds: number;
   private readonly burstWindowSeconds: number;
   private readonly bucketSeconds: number;
-  // Parallel arrays, oldest first: bucket number (floor(time / bucketSeconds)) and events in it.
+  // Parallel arrays, oldest first: bucket number (floor(time / bucketSeconds)),
+  // events in it, and the span its events arrived over: from the record
+  // before its first (a record of n events at t means n arrived since the
+  // previous record) to its last record.
   private readonly bucketNumbers: number[] = [];
   private readonly bucketEvents: number[] = [];
+  private readonly bucketStartAt: number[] = [];
+  private readonly bucketLastAt: number[] = [];
   private firstRecordAt: number | undefined;
+  private lastRecordAt: number | undefined;
 
   constructor(options: ArrivalRateEstimatorOptions = {}) {
     this.windowSeconds = options.windowSeconds ?? 10;
@@ -52,10 +63,14 @@ export class ArrivalRateEstimator {
     // A record earlier than the newest bucket (clocks are the caller's) joins that bucket rather than reordering history.
     if (last >= 0 && bucket <= (this.bucketNumbers[last] ?? bucket)) {
       this.bucketEvents[last] = (this.bucketEvents[last] ?? 0) + events;
+      this.bucketLastAt[last] = Math.max(this.bucketLastAt[last] ?? now, now);
     } else {
       this.bucketNumbers.push(bucket);
       this.bucketEvents.push(events);
+      this.bucketStartAt.push(this.lastRecordAt ?? now);
+      this.bucketLastAt.push(now);
     }
+    this.lastRecordAt = Math.max(this.lastRecordAt ?? now, now);
     this.forgetBefore(now - this.windowSeconds);
   }
 
@@ -65,18 +80,21 @@ export class ArrivalRateEstimator {
     const longEvents = this.eventsSince(now - this.windowSeconds);
     if (longEvents === 0) return 0;
     const burstEvents = this.eventsSince(now - this.burstWindowSeconds);
-    // Early on the long window is not full yet: divide by the time watched,
-    // but never by less than the short window, so that the first few events
-    // do not read as an enormous rate.
-    const watchedSeconds = Math.min(this.windowSeconds, Math.max(now - this.firstRecordAt, this.burstWindowSeconds));
-    return Math.max(longEvents / watchedSeconds, burstEvents / this.burstWindowSeconds);
+    // Until a window has been watched whole, divide by the time watched:
+    // dividing a few milliseconds' events by a whole window would read a busy
+    // stream as a trickle, and shrink the first batches to min.
+    const watchedSeconds = Math.max(now - this.firstRecordAt, MINIMUM_WATCHED_SECONDS);
+    const longRate = longEvents / Math.min(this.windowSeconds, watchedSeconds);
+    const burstRate = burstEvents / Math.min(this.burstWindowSeconds, watchedSeconds);
+    return Math.max(longRate, burstRate);
   }
 
   /**
    * Events after `since`. The bucket that straddles `since` counts in
-   * proportion to the part of it inside the window, as if its events were
-   * spread evenly; counting it whole or not at all would make the short-window
-   * rate jump by a twentieth each time a bucket boundary passes.
+   * proportion to the part of its span inside the window, as if its events
+   * had arrived evenly over the span; counting it whole or not at all would
+   * make the short-window rate jump by a twentieth each time a bucket
+   * boundary passes.
    */
   private eventsSince(since: number): number {
     const straddlingBucket = Math.floor(since / this.bucketSeconds);
@@ -89,8 +107,10 @@ export class ArrivalRateEstimator {
         continue;
       }
       if (bucket === straddlingBucket) {
-        const insideFraction = ((bucket + 1) * this.bucketSeconds - since) / this.bucketSeconds;
-        events += bucketEvents * insideFraction;
+        const startAt = this.bucketStartAt[index] ?? since;
+        const lastAt = this.bucketLastAt[index] ?? since;
+        const insideFraction = lastAt > startAt ? (lastAt - since) / (lastAt - startAt) : lastAt > since ? 1 : 0;
+        events += bucketEvents * Math.min(1, Math.max(0, insideFraction));
       }
       break;
     }
@@ -105,6 +125,8 @@ export class ArrivalRateEstimator {
     if (stale > 0) {
       this.bucketNumbers.splice(0, stale);
       this.bucketEvents.splice(0, stale);
+      this.bucketStartAt.splice(0, stale);
+      this.bucketLastAt.splice(0, stale);
     }
   }
 }

@@ -14,8 +14,10 @@ export interface CostEstimate {
   /** Batches in the window that the robust fit dropped as outliers. */
   readonly outliers: number;
   /**
-   * False when the batch sizes in the window are (nearly) all the same: then
-   * m and o cannot be told apart, and the figures above are a best guess.
+   * False when the window cannot tell m and o apart: the batch sizes are
+   * (nearly) all the same, or they are so large that o is lost in the noise
+   * of m·b. The figures above are then a best guess that keeps o at its last
+   * identified value (see CostEstimator).
    */
   readonly identifiable: boolean;
 }
@@ -33,6 +35,15 @@ export interface CostEstimatorOptions {
    * about 0.2, equal sizes give 0.
    */
   readonly minimumSizeVariation?: number;
+  /**
+   * o counts as identified only when the standard error of the fitted
+   * intercept is at most this fraction of it. Default 0.25, the controller's
+   * hysteresis: B* is proportional to o, so a looser o would move the batch
+   * size on noise. Spread in sizes is not enough on its own: a window of
+   * large batches (a drain at max) varies in size yet holds o far below the
+   * noise of m·b.
+   */
+  readonly maximumRelativeOverheadError?: number;
 }
 
 /** Fewer batches than this and there is no estimate: five points is the least for which a MAD means anything. */
@@ -56,6 +67,7 @@ export class CostEstimator {
   private readonly windowSeconds: number;
   private readonly outlierThreshold: number;
   private readonly minimumSizeVariation: number;
+  private readonly maximumRelativeOverheadError: number;
   private readonly samples: BatchSample[] = [];
   private current: CostEstimate | undefined;
   private lastIdentifiedPerBatchSeconds: number | undefined;
@@ -65,6 +77,7 @@ export class CostEstimator {
     this.windowSeconds = options.windowSeconds ?? 120;
     this.outlierThreshold = options.outlierThreshold ?? 3.5;
     this.minimumSizeVariation = options.minimumSizeVariation ?? 0.05;
+    this.maximumRelativeOverheadError = options.maximumRelativeOverheadError ?? 0.25;
   }
 
   /**
@@ -104,26 +117,50 @@ export class CostEstimator {
   private fit(): CostEstimate | undefined {
     if (this.samples.length < MINIMUM_COST_SAMPLES) return undefined;
     const sizes = this.samples.map((sample) => sample.size);
-    if (coefficientOfVariation(sizes) < this.minimumSizeVariation) return this.guess();
+    if (coefficientOfVariation(sizes) < this.minimumSizeVariation) return this.guessFromOneSize();
 
     const points: FitPoint[] = this.samples.map((sample) => [sample.size, sample.seconds]);
     const fit = fitLineRobustly(points, {
       outlierThreshold: this.outlierThreshold,
       minimumPoints: MINIMUM_COST_SAMPLES,
       maximumPasses: 3,
+      minimumXVariation: this.minimumSizeVariation,
     });
-    if (!Number.isFinite(fit.slope) || !Number.isFinite(fit.intercept)) return this.guess();
+    if (!Number.isFinite(fit.slope) || !Number.isFinite(fit.intercept)) return this.guessFromOneSize();
+    const outliers = this.samples.length - fit.inliers.length;
+
+    const overheadPinned = fit.interceptStandardError <= this.maximumRelativeOverheadError * fit.intercept;
+    if (!overheadPinned && this.lastIdentifiedPerBatchSeconds !== undefined) {
+      // The sizes vary but o is lost in the noise of m·b (a run of large
+      // batches): m is still well measured, so fit it with o held at its
+      // last identified value rather than trust an extrapolated intercept.
+      const perBatchSeconds = this.lastIdentifiedPerBatchSeconds;
+      const perEventSeconds = slopeThroughIntercept(fit.inliers, perBatchSeconds);
+      return this.describe(perEventSeconds, perBatchSeconds, fit.inliers, outliers, false);
+    }
     const { perEventSeconds, perBatchSeconds } = clampToNonNegativeCosts(fit.slope, fit.intercept, fit.inliers);
+    // Without an earlier o to hold, the clamped fit is the best guess there is; it is still flagged.
+    if (!overheadPinned) return this.describe(perEventSeconds, perBatchSeconds, fit.inliers, outliers, false);
     this.lastIdentifiedPerBatchSeconds = perBatchSeconds;
-    const fitQuality = rSquared(fit.inliers, linearRegressionLine({ m: perEventSeconds, b: perBatchSeconds }));
+    return this.describe(perEventSeconds, perBatchSeconds, fit.inliers, outliers, true);
+  }
+
+  private describe(
+    perEventSeconds: number,
+    perBatchSeconds: number,
+    inliers: readonly FitPoint[],
+    outliers: number,
+    identifiable: boolean,
+  ): CostEstimate {
+    const fitQuality = rSquared(inliers, linearRegressionLine({ m: perEventSeconds, b: perBatchSeconds }));
     return {
       perEventSeconds,
       perBatchSeconds,
       // rSquared is 0/0 when every kept time is equal; the line then explains nothing more than the mean does.
       rSquared: Number.isFinite(fitQuality) ? fitQuality : 0,
       samples: this.samples.length,
-      outliers: this.samples.length - fit.inliers.length,
-      identifiable: true,
+      outliers,
+      identifiable,
     };
   }
 
@@ -135,11 +172,10 @@ export class CostEstimator {
    * m·R is the fraction of time the applier is actually busy and saturation is
    * still judged right. Medians, because outliers cannot be trimmed without a line.
    */
-  private guess(): CostEstimate {
+  private guessFromOneSize(): CostEstimate {
     const typicalSize = median(this.samples.map((sample) => sample.size));
     const typicalSeconds = median(this.samples.map((sample) => sample.seconds));
-    const previousPerBatchSeconds = this.lastIdentifiedPerBatchSeconds ?? 0;
-    const perBatchSeconds = Math.min(previousPerBatchSeconds, typicalSeconds);
+    const perBatchSeconds = Math.min(this.lastIdentifiedPerBatchSeconds ?? 0, typicalSeconds);
     return {
       perEventSeconds: (typicalSeconds - perBatchSeconds) / typicalSize,
       perBatchSeconds,
@@ -149,6 +185,17 @@ export class CostEstimator {
       identifiable: false,
     };
   }
+}
+
+/** Least-squares slope with the intercept held at `intercept`: Σx(y − o) / Σx², never negative. */
+function slopeThroughIntercept(points: readonly FitPoint[], intercept: number): number {
+  let crossProducts = 0;
+  let squares = 0;
+  for (const [x, y] of points) {
+    crossProducts += x * (y - intercept);
+    squares += x * x;
+  }
+  return Math.max(0, crossProducts / squares);
 }
 
 /**
@@ -166,14 +213,6 @@ function clampToNonNegativeCosts(
     const meanSeconds = points.reduce((sum, [, seconds]) => sum + seconds, 0) / points.length;
     return { perEventSeconds: 0, perBatchSeconds: Math.max(0, meanSeconds) };
   }
-  if (intercept < 0) {
-    let crossProducts = 0;
-    let squares = 0;
-    for (const [size, seconds] of points) {
-      crossProducts += size * seconds;
-      squares += size * size;
-    }
-    return { perEventSeconds: Math.max(0, crossProducts / squares), perBatchSeconds: 0 };
-  }
+  if (intercept < 0) return { perEventSeconds: slopeThroughIntercept(points, 0), perBatchSeconds: 0 };
   return { perEventSeconds: slope, perBatchSeconds: intercept };
 }

@@ -26,7 +26,7 @@ export function optimalBatchSize(perEventSeconds: number, perBatchSeconds: numbe
 }
 
 /**
- * o / (1 − m·R): the time one batch of size B* takes to write, B*/R, which is
+ * o / (1 − m·R): the time one batch of size B* takes to write, B* ÷ R, which is
  * the cycle time of the applier in steady state. An event waits on average
  * half a cycle for its batch to start and a whole cycle for it to commit, so a
  * measured mean lag of about 1.5× this figure is the model agreeing with itself.

@@ -1,4 +1,4 @@
-import { linearRegression, median, medianAbsoluteDeviation } from 'simple-statistics';
+import { coefficientOfVariation, linearRegression, median, medianAbsoluteDeviation, weightedQuantile } from 'simple-statistics';
 
 /** One observation: x = batch size, y = seconds. A mutable pair because simple-statistics takes number[][]. */
 export type FitPoint = [x: number, y: number];
@@ -10,6 +10,11 @@ export interface RobustLineFitOptions {
   readonly minimumPoints: number;
   /** Trim-and-refit passes at most; each pass is O(n log n). */
   readonly maximumPasses: number;
+  /**
+   * A refit is refused if its points' x values have a coefficient of
+   * variation below this: a slope fitted to (nearly) one x is noise.
+   */
+  readonly minimumXVariation: number;
 }
 
 export interface RobustLineFit {
@@ -17,6 +22,17 @@ export interface RobustLineFit {
   readonly intercept: number;
   /** The points the final fit used. */
   readonly inliers: readonly FitPoint[];
+  /**
+   * The standard error of the intercept, from the inliers' residuals:
+   * s·√(1/n + x̄²/Sxx). Large when the points sit far from x = 0 relative to
+   * their spread and noise, so that the intercept is an extrapolation.
+   */
+  readonly interceptStandardError: number;
+}
+
+interface Line {
+  readonly m: number;
+  readonly b: number;
 }
 
 // For normally distributed residuals MAD = 0.6745·σ; scaling by 1/0.6745 lets
@@ -30,35 +46,100 @@ const MAD_TO_STANDARD_DEVIATION = 1.4826;
 const RELATIVE_SCALE_FLOOR = 1e-6;
 
 /**
- * Least squares, then drop points whose residual is more than k robust
- * standard deviations (scaled MAD) from the median residual, then refit, until
- * nothing more is dropped.
+ * A line through points with rare, huge outliers: start from a robust line,
+ * drop every point whose residual is more than k robust standard deviations
+ * (scaled MAD) from the median residual, refit the rest by least squares, and
+ * repeat against the new line until the kept set stops changing.
  *
- * Why this and not Theil–Sen or IRLS: write times have one-sided, rare and huge
- * outliers (a commit waiting on a lock or an fsync stall takes 20× longer, never
- * 20× shorter). The MAD ignores them however large they are (50% breakdown),
- * so one pass finds them even though the first least-squares line was pulled
- * towards them, and the refit on the clean points keeps the full efficiency of
- * least squares. Theil–Sen is O(n²) per fit, which matters when the controller
- * refits after every batch; IRLS needs weighted regression, which simple-statistics
- * does not offer, and converges to much the same line here.
+ * Why this: write times have one-sided, rare and huge outliers (a commit that
+ * waited on a lock or an fsync stall takes 20× longer, never 20× shorter).
+ * The MAD ignores them however large they are, and the final least-squares
+ * refit on the clean points keeps the full efficiency of least squares.
+ *
+ * Why not start from least squares: its line can be wrecked before trimming
+ * begins. Four 3-second commits among 200 writes of 0.2 s, with the sizes in
+ * two clusters (a drain alternating 3750 and 5000 events), tilt it so far that
+ * a whole cluster looks like the outliers, and the "robust" fit then keeps
+ * the wrong points (seen in the simulation, test/unit/tuning). Hence the
+ * robust start (see robustStartingLine). Theil–Sen would also do, but costs
+ * O(n²) per fit, and the controller refits after every batch; IRLS needs a
+ * starting line just the same.
  */
 export function fitLineRobustly(points: readonly FitPoint[], options: RobustLineFitOptions): RobustLineFit {
-  let inliers = points.slice();
-  let line = linearRegression(inliers);
+  let line = robustStartingLine(points) ?? linearRegression(points.slice());
+  let inliers: FitPoint[] = points.slice();
+  let fittedByLeastSquares = false;
   for (let pass = 0; pass < options.maximumPasses; pass++) {
-    const residuals = inliers.map(([x, y]) => y - (line.m * x + line.b));
-    const center = median(residuals);
-    const scale = MAD_TO_STANDARD_DEVIATION * medianAbsoluteDeviation(residuals);
-    const floor = RELATIVE_SCALE_FLOOR * median(inliers.map(([, y]) => Math.abs(y))) + Number.MIN_VALUE;
-    const limit = options.outlierThreshold * Math.max(scale, floor);
-    const kept = inliers.filter((_, index) => Math.abs((residuals[index] ?? 0) - center) <= limit);
-    if (kept.length === inliers.length || kept.length < options.minimumPoints) break;
+    const kept = pointsNearLine(points, line, options.outlierThreshold);
+    if (fittedByLeastSquares && kept.length === inliers.length) break;
+    if (kept.length < options.minimumPoints) break;
+    if (!(coefficientOfVariation(kept.map(([x]) => x)) >= options.minimumXVariation)) break;
     const refit = linearRegression(kept);
-    // Trimming can leave points that all share one x; then the slope is 0/0 and the previous line is the better answer.
     if (!Number.isFinite(refit.m) || !Number.isFinite(refit.b)) break;
     inliers = kept;
     line = refit;
+    fittedByLeastSquares = true;
   }
-  return { slope: line.m, intercept: line.b, inliers };
+  if (!fittedByLeastSquares) {
+    // Trimming could not run (too few or too alike points): plain least squares on everything.
+    inliers = points.slice();
+    line = linearRegression(inliers);
+  }
+  return {
+    slope: line.m,
+    intercept: line.b,
+    inliers,
+    interceptStandardError: interceptStandardError(inliers, line),
+  };
+}
+
+/** The points whose residual from `line` is within `threshold` robust standard deviations of the median residual. */
+function pointsNearLine(points: readonly FitPoint[], line: Line, threshold: number): FitPoint[] {
+  const residuals = points.map(([x, y]) => y - (line.m * x + line.b));
+  const center = median(residuals);
+  const scale = MAD_TO_STANDARD_DEVIATION * medianAbsoluteDeviation(residuals);
+  const floor = RELATIVE_SCALE_FLOOR * median(points.map(([, y]) => Math.abs(y))) + Number.MIN_VALUE;
+  const limit = threshold * Math.max(scale, floor);
+  return points.filter((_, index) => Math.abs((residuals[index] ?? 0) - center) <= limit);
+}
+
+/**
+ * A line that a minority of outliers cannot move: the slope is the median of
+ * the slopes from each point to the coordinate-wise median point, weighted by
+ * horizontal distance (a far point's slope is less disturbed by its noise, the
+ * same weighting least squares gives it); the intercept is the median of
+ * y − slope·x. O(n log n). Undefined when every x is the median x.
+ */
+function robustStartingLine(points: readonly FitPoint[]): Line | undefined {
+  const centerX = median(points.map(([x]) => x));
+  const centerY = median(points.map(([, y]) => y));
+  const slopes: number[] = [];
+  const weights: number[] = [];
+  for (const [x, y] of points) {
+    const run = x - centerX;
+    if (run === 0) continue;
+    slopes.push((y - centerY) / run);
+    weights.push(Math.abs(run));
+  }
+  if (slopes.length === 0) return undefined;
+  const slope = weightedQuantile(slopes, weights, 0.5);
+  const intercept = median(points.map(([x, y]) => y - slope * x));
+  return { m: slope, b: intercept };
+}
+
+function interceptStandardError(points: readonly FitPoint[], line: Line): number {
+  const count = points.length;
+  if (count < 3) return Infinity;
+  let sumX = 0;
+  for (const [x] of points) sumX += x;
+  const meanX = sumX / count;
+  let squaredResiduals = 0;
+  let spreadOfX = 0;
+  for (const [x, y] of points) {
+    squaredResiduals += (y - (line.m * x + line.b)) ** 2;
+    spreadOfX += (x - meanX) ** 2;
+  }
+  if (spreadOfX === 0) return Infinity;
+  const residualStandardDeviation = Math.sqrt(squaredResiduals / (count - 2));
+  return residualStandardDeviation * Math.sqrt(1 / count + (meanX * meanX) / spreadOfX);
 }

@@ -1,0 +1,104 @@
+// Errors that end a binlog stream. The streamer retries what a reconnect can cure (a dropped or
+// killed connection, a restarting server) and surfaces everything else through take(), after
+// the items received before the error.
+import { SchemaChangedError, TideferryError } from '../errors.js';
+import type { TableRef } from '../db/schema.js';
+import { tableKey } from '../db/schema.js';
+
+/** The binlog cannot be read any further: purged files, missing privileges, unusable settings. */
+export class BinlogStreamError extends TideferryError {}
+
+/**
+ * A selected table changed shape on the source (a DDL statement, or a TABLE_MAP that no longer
+ * matches the schema read at preflight). Replaying rows across it would write them into the
+ * wrong columns, so the run stops.
+ */
+export class BinlogSchemaChangedError extends SchemaChangedError {
+  constructor(
+    readonly table: TableRef,
+    /** The DDL statement, when a statement caused it. */
+    readonly statement: string | undefined,
+    detail: string,
+  ) {
+    super(
+      `the schema of ${tableKey(table)} changed on the source during the migration (${detail}). ` +
+        `Rows logged after the change no longer fit the schema tideferry copies into, so the run stops here. ` +
+        `Start a new migration once the schema change is finished.`,
+    );
+  }
+}
+
+/**
+ * A change to a selected table was logged as an SQL statement rather than as row images (the
+ * writing session used binlog_format STATEMENT or MIXED), so its rows cannot be replayed.
+ */
+export class StatementLoggedChangeError extends BinlogStreamError {
+  constructor(readonly table: TableRef, readonly statement: string) {
+    super(
+      `a change to ${tableKey(table)} was logged as a statement, not as rows: ${abbreviate(statement)}. ` +
+        `Every session writing to the source must use binlog_format=ROW (SET GLOBAL binlog_format=ROW, and reconnect the ` +
+        `applications, since the session value is taken at connect time); then start a new migration.`,
+    );
+  }
+}
+
+/** A column of a selected table has a type whose values tideferry cannot write back exactly. */
+export class UnsupportedColumnError extends BinlogStreamError {}
+
+export const abbreviate = (statement: string, length = 300): string =>
+  statement.length <= length ? statement : `${statement.slice(0, length)}…`;
+
+interface ServerError {
+  readonly code?: string;
+  readonly errno?: number;
+}
+
+// What a new connection can cure: the connection was dropped, killed or timed out, or the
+// server is restarting or briefly out of connections.
+const RETRYABLE_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT',
+  'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTCONN',
+  'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_NET_READ_ERROR', 'ER_NET_READ_INTERRUPTED',
+  'ER_NET_ERROR_ON_WRITE', 'ER_NET_WRITE_INTERRUPTED', 'ER_NET_PACKETS_OUT_OF_ORDER', 'ER_ABORTING_CONNECTION',
+  'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_CLIENT_INTERACTION_TIMEOUT',
+]);
+// The same by number, for servers whose codes mysql2 does not name (1927 is MariaDB's
+// ER_CONNECTION_KILLED, 2013 the client-side "lost connection during query").
+const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1158, 1159, 1160, 1161, 1203, 1317, 1927, 2006, 2013, 4031]);
+
+/** Whether reconnecting may cure this error. Anything unrecognised is treated as permanent. */
+export function isRetryableConnectionError(error: unknown): boolean {
+  if (error instanceof ConnectionIdleError) return true;
+  const { code, errno } = (error ?? {}) as ServerError;
+  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
+}
+
+/** Nothing arrived on the binlog connection for longer than the heartbeat allows. */
+export class ConnectionIdleError extends Error {}
+
+/** A permanent error from the server or the client, reworded to say what to do. */
+export function explainStreamError(error: unknown): BinlogStreamError {
+  if (error instanceof BinlogStreamError) return error;
+  const { errno } = (error ?? {}) as ServerError;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (errno) {
+    case 1236:
+      return new BinlogStreamError(
+        `the source cannot send its binlog from the requested position: ${message}. ` +
+          `The binlog files may have been purged (raise binlog_expire_logs_seconds / expire_logs_days) ` +
+          `or the position is not an event boundary; start a new migration.`,
+        { cause: error },
+      );
+    case 1045:
+    case 1044:
+    case 1142:
+    case 1227:
+      return new BinlogStreamError(
+        `the binlog user lacks a privilege: ${message}. It needs REPLICATION SLAVE (MariaDB 10.5+: also BINLOG MONITOR; ` +
+          `MySQL: REPLICATION CLIENT) and SELECT on the selected tables.`,
+        { cause: error },
+      );
+    default:
+      return new BinlogStreamError(`the binlog stream failed: ${message}`, { cause: error });
+  }
+}

@@ -1,0 +1,36 @@
+// What the streamer hands the applier: row changes of the selected tables in binlog order, and
+// after each source transaction a commit item saying where a resume may start.
+import type { TableRef } from '../db/schema.js';
+import type { Row } from '../db/sql.js';
+import type { BinlogPosition } from './position.js';
+
+/**
+ * One row changed on the source. Rows hold every column of the table in `TableSchema.columns`
+ * order (generated ones included; writers skip them), each value such that
+ * `literal(value, column)` writes exactly the source value. `table` is the very `TableSchema`
+ * object the streamer was given for that table.
+ */
+export type RowChange =
+  | { readonly type: 'insert'; readonly table: TableRef; readonly after: Row }
+  | { readonly type: 'update'; readonly table: TableRef; readonly before: Row; readonly after: Row }
+  | { readonly type: 'delete'; readonly table: TableRef; readonly before: Row };
+
+export type RowItem = RowChange & {
+  readonly kind: 'row';
+  /** Source event time, seconds since the epoch. */
+  readonly timestamp: number;
+};
+
+export interface CommitItem {
+  readonly kind: 'commit';
+  /**
+   * Where to resume after this transaction: the position of the event that follows it. Every
+   * row item before this one (since the previous commit item) belongs to transactions that end
+   * at or before it.
+   */
+  readonly position: BinlogPosition;
+  /** Source event time of the commit, seconds since the epoch. */
+  readonly timestamp: number;
+}
+
+export type StreamItem = RowItem | CommitItem;

@@ -1,0 +1,126 @@
+// The config file's schema. Every key is checked: an unknown key, a wrong type or a missing
+// field is an error that names the key (see load.ts for the message).
+import { z } from 'zod';
+
+const endpoint = z
+  .strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1),
+    /** The password itself; prefer passwordEnv so that it never sits in a file. */
+    password: z.string().optional(),
+    /** Name of an environment variable holding the password. */
+    passwordEnv: z.string().min(1).optional(),
+    tls: z
+      .strictObject({
+        /** Path of a PEM file with the CA certificate(s). */
+        ca: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional(),
+  })
+  .refine((value) => !(value.password !== undefined && value.passwordEnv !== undefined), {
+    message: 'give either password or passwordEnv, not both',
+  });
+
+const positiveSeconds = z.number().positive();
+
+export const configSchema = z.strictObject({
+  source: endpoint,
+  target: endpoint,
+  /** Databases to migrate; tables keep their database and name on the target. */
+  databases: z.array(z.string().min(1)).min(1),
+  tables: z
+    .strictObject({
+      /** Patterns `table` or `db.table`, with `*` as wildcard. Default: every base table. */
+      include: z.array(z.string().min(1)).default(['*']),
+      exclude: z.array(z.string().min(1)).default([]),
+    })
+    .default({ include: ['*'], exclude: [] }),
+  /** Per-table row filter, `db.table: "<SQL condition>"`, e.g. to move one tenant's rows. */
+  rowFilters: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'keys are db.table'), z.string().min(1)).default({}),
+  copy: z
+    .strictObject({
+      /** Rows in the first batch; later batches are sized to take targetBatchSeconds. */
+      batchRows: z.number().int().min(1).max(100_000).default(1000),
+      /** Fixed batch size (no adaptation) when false. */
+      adaptive: z.boolean().default(true),
+      targetBatchSeconds: positiveSeconds.default(0.5),
+      /** Tables copied at the same time. */
+      concurrency: z.number().int().min(1).max(64).default(4),
+      /** Locking read of each batch: `share` (works on a read-only source) or `update`. */
+      lockingRead: z.enum(['share', 'update']).default('share'),
+      /** Target write path: LOAD DATA LOCAL INFILE where the target allows it, or multi-row INSERT. */
+      writeMethod: z.enum(['auto', 'insert', 'load-data']).default('auto'),
+    })
+    .default({ batchRows: 1000, adaptive: true, targetBatchSeconds: 0.5, concurrency: 4, lockingRead: 'share', writeMethod: 'auto' }),
+  binlog: z
+    .strictObject({
+      /** A number fixes the batch size; an object bounds the adaptive size. */
+      batchSize: z
+        .union([
+          z.number().int().min(1).max(100_000),
+          z.strictObject({
+            min: z.number().int().min(1).default(1),
+            max: z.number().int().min(1).max(100_000).default(5000),
+            initial: z.number().int().min(1).default(100),
+          }),
+        ])
+        .default({ min: 1, max: 5000, initial: 100 }),
+      /** Utilisation m·R at which the target is declared saturated and the copy yields. */
+      saturationBound: z.number().gt(0).lt(1).default(0.9),
+      /** Server id the binlog client presents to the source; must be unique among its replicas. */
+      serverId: z.number().int().min(1).max(4294967295).optional(),
+      /** Bound of the in-memory event queue (backpressure on the binlog socket). */
+      maxQueuedEvents: z.number().int().min(100).default(50_000),
+    })
+    .default({ batchSize: { min: 1, max: 5000, initial: 100 }, saturationBound: 0.9, maxQueuedEvents: 50_000 }),
+  throttle: z
+    .strictObject({
+      /** Replicas of the target whose lag slows the row copy. */
+      replicas: z.array(endpoint).default([]),
+      maxLagSeconds: positiveSeconds.default(1),
+      maxPauseSeconds: positiveSeconds.default(5),
+    })
+    .default({ replicas: [], maxLagSeconds: 1, maxPauseSeconds: 5 }),
+  cutover: z
+    .strictObject({
+      /** How writers are stopped: `read-only` (SET GLOBAL read_only on the source), `hook`, or `manual`. */
+      mode: z.enum(['read-only', 'hook', 'manual']).default('read-only'),
+      /** Binlog lag under which cutover starts. */
+      maxLagSeconds: positiveSeconds.default(1),
+      /** For mode hook: a shell command that stops the writers; non-zero exit fails the run. */
+      hook: z.string().optional(),
+      /** For mode hook: a shell command that lets the writers go again if the run fails. */
+      undoHook: z.string().optional(),
+      hookTimeoutSeconds: positiveSeconds.default(300),
+    })
+    .refine((value) => value.mode !== 'hook' || value.hook !== undefined, { message: 'mode hook needs cutover.hook' })
+    .default({ mode: 'read-only', maxLagSeconds: 1, hookTimeoutSeconds: 300 }),
+  verify: z
+    .strictObject({
+      /** Compare every row of source and target after cutover. */
+      enabled: z.boolean().default(true),
+    })
+    .default({ enabled: true }),
+  /** Where progress is saved every few seconds; `tideferry resume` continues from it. */
+  stateFile: z.string().default('tideferry.state.json'),
+  checkpointSeconds: positiveSeconds.default(2),
+  http: z
+    .strictObject({
+      /** host:port of the HTTP listener (metrics, status, control). Loopback unless you say otherwise. */
+      listen: z.string().default('127.0.0.1:9107'),
+      enabled: z.boolean().default(true),
+    })
+    .default({ listen: '127.0.0.1:9107', enabled: true }),
+  log: z
+    .strictObject({
+      format: z.enum(['pretty', 'json']).default('pretty'),
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .default({ format: 'pretty', level: 'info' }),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type EndpointConfig = z.output<typeof endpoint>;

@@ -1,0 +1,152 @@
+// The row copy (DESIGN.md step 3). Per table, batches in primary-key order; each batch is a
+// locking read in a source transaction, written to the target before that transaction ends.
+// The row locks are what make the copy and the binlog replay agree: a concurrent change to a
+// copied row commits either before the read (the read sees it) or after the target write (its
+// binlog event is applied after the copied row landed).
+import type { Connection, Pool } from 'mysql2/promise';
+import type { Endpoint } from '../db/connection.js';
+import { connect } from '../db/connection.js';
+import type { TableSchema } from '../db/schema.js';
+import { primaryKeyColumns, tableKey, writableColumns } from '../db/schema.js';
+import type { Row } from '../db/sql.js';
+import { rawTypeCast } from '../db/values.js';
+import type { Logger } from '../log.js';
+import type { StateTracker } from '../state/tracker.js';
+import { selectBatch, selectLastKey } from './cursor.js';
+import type { RowWriter } from './writer.js';
+
+/** Decides the size of each table's next batch from the write time of the previous ones. */
+export interface BatchSizer {
+  nextBatchSize(): number;
+  recordBatch(rows: number, seconds: number): void;
+}
+
+/** Waits before each batch while the copy must yield (replica lag, target saturation, a pause). */
+export interface CopyGate {
+  wait(signal: AbortSignal): Promise<void>;
+}
+
+export interface CopyBatchReport {
+  readonly table: string;
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  readonly readSeconds: number;
+  readonly writeSeconds: number;
+}
+
+export interface RowCopierOptions {
+  readonly source: Endpoint;
+  readonly writer: RowWriter;
+  readonly tables: readonly TableSchema[];
+  readonly rowFilters: ReadonlyMap<string, string>;
+  readonly concurrency: number;
+  readonly lockingRead: 'share' | 'update';
+  readonly state: StateTracker;
+  readonly gate: CopyGate;
+  /** One sizer per table (each table has its own row width and cost). */
+  readonly sizerFor: (table: TableSchema) => BatchSizer;
+  readonly logger: Logger;
+  readonly onBatch?: (report: CopyBatchReport) => void;
+}
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+export class RowCopier {
+  constructor(private readonly options: RowCopierOptions) {}
+
+  /** Copies every table not yet complete; resolves when all are, rejects on the first error. */
+  async run(signal: AbortSignal): Promise<void> {
+    const pending = this.options.tables.filter((table) => !this.options.state.table(tableKey(table)).done);
+    const workers = Math.min(this.options.concurrency, pending.length);
+    const queue = [...pending];
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        const connection = await this.openSourceConnection();
+        try {
+          for (let table = queue.shift(); table && !signal.aborted; table = queue.shift()) {
+            await this.copyTable(connection, table, signal);
+          }
+        } finally {
+          await connection.end().catch(() => undefined);
+        }
+      }),
+    );
+    signal.throwIfAborted();
+  }
+
+  private async openSourceConnection(): Promise<Connection> {
+    const connection = await connect(this.options.source, { typeCast: rawTypeCast as never, rowsAsArray: true });
+    // Raw bytes: text arrives in the column's own charset, written back unconverted.
+    // READ COMMITTED: the locking read takes record locks only, no gap locks that would stall
+    // the source's inserts; correctness needs the record locks alone (DESIGN.md step 3).
+    await connection.query('SET character_set_results = binary');
+    await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    return connection;
+  }
+
+  private async copyTable(connection: Connection, table: TableSchema, signal: AbortSignal): Promise<void> {
+    const key = tableKey(table);
+    const { state, logger } = this.options;
+    if (state.table(key).upTo === null) {
+      // The end mark is read after streaming began: a row inserted past it reaches the target
+      // through the binlog, so a copy racing a heavy insert load still finishes.
+      const [rows] = await connection.query(selectLastKey(table));
+      const last = (rows as Row[])[0];
+      state.copyStarted(key, last);
+      if (!last) {
+        state.tableCopied(key);
+        logger.info({ table: key }, 'table is empty; its rows come from the binlog');
+        return;
+      }
+    }
+    const upTo = state.upTo(key);
+    const keyPositions = primaryKeyColumns(table).map((column) => writableColumns(table).indexOf(column));
+    const sizer = this.options.sizerFor(table);
+    const filter = this.options.rowFilters.get(key);
+    logger.info({ table: key, resumeAfter: state.table(key).lastKey ?? undefined }, 'copying table');
+    for (;;) {
+      await this.options.gate.wait(signal);
+      signal.throwIfAborted();
+      const limit = sizer.nextBatchSize();
+      const sql = selectBatch({ table, after: state.lastKey(key), upTo, limit, filter, lock: this.options.lockingRead });
+      let rows: Row[];
+      let written = 0;
+      const readStart = process.hrtime.bigint();
+      let readSeconds = 0;
+      let writeSeconds = 0;
+      await connection.query('START TRANSACTION');
+      try {
+        [rows] = (await connection.query(sql)) as unknown as [Row[]];
+        readSeconds = seconds(readStart);
+        const writeStart = process.hrtime.bigint();
+        written = await this.options.writer.write(table, rows);
+        writeSeconds = seconds(writeStart);
+        await connection.query('COMMIT');
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      // The write alone is measured: time spent in the gate or the read would drive the size down.
+      sizer.recordBatch(rows.length, writeSeconds);
+      this.options.onBatch?.({ table: key, rowsRead: rows.length, rowsWritten: written, readSeconds, writeSeconds });
+      const last = rows[rows.length - 1];
+      if (last) state.batchCopied(key, keyPositions.map((position) => last[position] ?? null), rows.length);
+      if (rows.length < limit) {
+        state.tableCopied(key);
+        logger.info({ table: key, rows: state.table(key).rowsCopied }, 'table copied');
+        return;
+      }
+    }
+  }
+}
+
+/** A batch sizer that always answers the same size (copy.adaptive: false, and tests). */
+export class FixedBatchSizer implements BatchSizer {
+  constructor(private readonly size: number) {}
+  nextBatchSize(): number {
+    return this.size;
+  }
+  recordBatch(): void {}
+}
+
+export type { Pool };

@@ -1,0 +1,57 @@
+// The primary-key cursor of the row copy: which rows come after the last key copied.
+// Pure SQL building; works for any primary key (integer, string, binary, composite), compared
+// as a tuple in the server's own order, so collations and signedness are the server's business.
+import type { ColumnSchema, TableSchema } from '../db/schema.js';
+import { primaryKeyColumns } from '../db/schema.js';
+import { literal, quoteIdentifier, quoteTable, type Row } from '../db/sql.js';
+import { readExpression } from '../db/values.js';
+
+/**
+ * `(a, b) > (x, y)` written as `a > x OR (a = x AND b > y)`: equivalent, and a form every
+ * MariaDB and MySQL version turns into a range scan of the primary key.
+ */
+export function keyAfter(columns: readonly ColumnSchema[], key: Row): string {
+  const terms: string[] = [];
+  for (let length = 1; length <= columns.length; length++) {
+    const parts = columns.slice(0, length).map((column, index) => {
+      const operator = index === length - 1 ? '>' : '=';
+      return `${quoteIdentifier(column.name)} ${operator} ${literal(key[index] ?? null, column)}`;
+    });
+    terms.push(parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`);
+  }
+  return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`;
+}
+
+export interface BatchQuery {
+  readonly table: TableSchema;
+  /** Last key copied; undefined to start at the first row. */
+  readonly after: Row | undefined;
+  /** Last key of the table when the copy started: rows beyond it arrive through the binlog. */
+  readonly upTo?: Row | undefined;
+  readonly limit: number;
+  /** Row filter (a SQL condition from the config), applied as is. */
+  readonly filter?: string | undefined;
+  readonly lock: 'share' | 'update';
+}
+
+/** The locking read of one copy batch: writable columns, in primary-key order. */
+export function selectBatch(query: BatchQuery): string {
+  const columns = query.table.columns.filter((column) => !column.generated);
+  const keys = primaryKeyColumns(query.table);
+  const conditions: string[] = [];
+  if (query.after) conditions.push(keyAfter(keys, query.after));
+  if (query.upTo) conditions.push(`NOT ${keyAfter(keys, query.upTo)}`);
+  if (query.filter) conditions.push(`(${query.filter})`);
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  const order = keys.map((column) => quoteIdentifier(column.name)).join(',');
+  const lock = query.lock === 'share' ? 'LOCK IN SHARE MODE' : 'FOR UPDATE';
+  return `SELECT ${columns.map(readExpression).join(',')} FROM ${quoteTable(query.table)}${where} ORDER BY ${order} LIMIT ${query.limit} ${lock}`;
+}
+
+/** Reads the last primary key of the table (the copy's end mark). */
+export function selectLastKey(table: TableSchema): string {
+  const keys = primaryKeyColumns(table);
+  return `SELECT ${keys.map((column) => readExpression(column)).join(',')} FROM ${quoteTable(table)} ORDER BY ${keys
+    .map((column) => `${quoteIdentifier(column.name)} DESC`)
+    .join(',')} LIMIT 1`;
+}

@@ -1,0 +1,84 @@
+// Prometheus metrics of a run. Gauges read the components' own figures at scrape time (they
+// keep no copy to drift); counters and histograms are fed from the batch reports.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TuningSnapshot } from '../tuning/index.js';
+
+/** Live figures the gauges read when scraped. */
+export interface MetricSources {
+  phase(): string;
+  tuning(): TuningSnapshot | undefined;
+  binlogLagSeconds(): number;
+  binlogQueuedEvents(): number;
+  binlogReconnects(): number;
+  copyPauseSeconds(): number;
+  throttleReason(): string | undefined;
+  replicaLagSeconds(): number;
+  tablesTotal(): number;
+  tablesCopied(): number;
+}
+
+export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'done', 'failed'] as const;
+export const THROTTLE_REASONS = ['paused', 'target-saturated', 'replica-lag'] as const;
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly rowsCopied: Counter<'table'>;
+  readonly copyBatchSeconds: Histogram;
+  readonly copyBatchRows: Gauge<'table'>;
+  readonly eventsApplied: Counter;
+  readonly binlogBatches: Counter;
+  readonly binlogBatchSeconds: Histogram;
+  readonly binlogBatchSize: Histogram;
+  readonly binlogEventLagSeconds: Histogram;
+  readonly cutoverDowntimeSeconds: Gauge;
+
+  constructor(sources: MetricSources) {
+    const registry = this.registry;
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    const tuning = (pick: (snapshot: TuningSnapshot) => number) => () => {
+      const snapshot = sources.tuning();
+      return snapshot ? pick(snapshot) : NaN;
+    };
+
+    new Gauge({
+      name: 'tideferry_phase', help: 'Current phase of the run (1 for the current phase)', labelNames: ['phase'], registers: [registry],
+      collect() { for (const phase of PHASES) this.set({ phase }, phase === sources.phase() ? 1 : 0); },
+    });
+    gauge('tideferry_tables', 'Tables selected for the migration', sources.tablesTotal);
+    gauge('tideferry_tables_copied', 'Tables whose row copy is complete', sources.tablesCopied);
+    this.rowsCopied = new Counter({ name: 'tideferry_rows_copied_total', help: 'Rows written to the target by the row copy', labelNames: ['table'], registers: [registry] });
+    this.copyBatchRows = new Gauge({ name: 'tideferry_copy_batch_rows', help: 'Rows asked for in the latest copy batch of each table', labelNames: ['table'], registers: [registry] });
+    this.copyBatchSeconds = new Histogram({ name: 'tideferry_copy_batch_write_seconds', help: 'Time to write one copy batch to the target', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
+
+    this.eventsApplied = new Counter({ name: 'tideferry_binlog_events_applied_total', help: 'Row events written to the target by the binlog applier', registers: [registry] });
+    this.binlogBatches = new Counter({ name: 'tideferry_binlog_batches_total', help: 'Binlog batches (target transactions) written', registers: [registry] });
+    this.binlogBatchSeconds = new Histogram({ name: 'tideferry_binlog_batch_seconds', help: 'Write time of one binlog batch (T = m·b + o)', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
+    this.binlogBatchSize = new Histogram({ name: 'tideferry_binlog_batch_events', help: 'Row events per binlog batch (target transaction size)', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], registers: [registry] });
+    this.binlogEventLagSeconds = new Histogram({ name: 'tideferry_binlog_event_lag_seconds', help: 'Per row event: seconds from source commit to target apply', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry] });
+    gauge('tideferry_binlog_lag_seconds', 'Seconds the target is behind the source (0 when every received event is applied)', sources.binlogLagSeconds);
+    gauge('tideferry_binlog_queued_events', 'Binlog items received and not yet applied', sources.binlogQueuedEvents);
+    gauge('tideferry_binlog_reconnects', 'Times the binlog stream reconnected', sources.binlogReconnects);
+
+    gauge('tideferry_tuning_event_cost_seconds', 'm: estimated marginal target cost of one row event', tuning((s) => s.perEventSeconds));
+    gauge('tideferry_tuning_batch_overhead_seconds', 'o: estimated fixed cost of one target write (round trip + commit)', tuning((s) => s.perBatchSeconds));
+    gauge('tideferry_tuning_arrival_rate', 'R: row events arriving per second', tuning((s) => s.arrivalRate));
+    gauge('tideferry_tuning_utilisation', 'm·R: share of the target the binlog needs; 1 means no batch size keeps up', tuning((s) => s.utilisation));
+    gauge('tideferry_tuning_optimal_batch_size', 'B* = o·R / (1 − m·R), before clamping', tuning((s) => (Number.isFinite(s.optimalBatchSize) ? s.optimalBatchSize : -1)));
+    gauge('tideferry_tuning_batch_size', 'Binlog batch size in force (the base the controller varies around)', tuning((s) => s.batchSize));
+    gauge('tideferry_tuning_predicted_lag_seconds', 'Steady-state lag the model predicts, o / (1 − m·R)', tuning((s) => (Number.isFinite(s.predictedLagSeconds) ? s.predictedLagSeconds : -1)));
+    gauge('tideferry_tuning_fit_r_squared', 'R² of the least-squares fit of batch time on batch size', tuning((s) => s.fitRSquared));
+    gauge('tideferry_target_saturated', '1 while m·R is over the saturation bound (the row copy yields)', tuning((s) => (s.saturated ? 1 : 0)));
+
+    gauge('tideferry_copy_pause_seconds', 'Current pause between copy batches from replica lag (lhm backoff)', sources.copyPauseSeconds);
+    gauge('tideferry_replica_lag_seconds', 'Largest lag of the watched replicas (-1 when unreadable)', () => {
+      const lag = sources.replicaLagSeconds();
+      return Number.isFinite(lag) ? lag : -1;
+    });
+    new Gauge({
+      name: 'tideferry_copy_throttled', help: 'Why the row copy is held back (1 for the current reason)', labelNames: ['reason'], registers: [registry],
+      collect() { for (const reason of THROTTLE_REASONS) this.set({ reason }, reason === sources.throttleReason() ? 1 : 0); },
+    });
+    this.cutoverDowntimeSeconds = new Gauge({ name: 'tideferry_cutover_downtime_seconds', help: 'Writers stopped → migration done, measured at cutover', registers: [registry] });
+  }
+}

@@ -1,0 +1,44 @@
+// The state file: written atomically (temp file, fsync, rename), so a crash mid-write leaves
+// the previous state whole.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ResumeError } from '../errors.js';
+import type { MigrationState } from './tracker.js';
+
+export function writeStateFile(path: string, state: MigrationState): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const descriptor = openSync(temporary, 'w', 0o600);
+  try {
+    writeSync(descriptor, JSON.stringify(state, null, 2) + '\n');
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+  renameSync(temporary, path);
+  // The rename itself is durable only once the directory is synced.
+  const directory = openSync(dirname(resolve(path)), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+}
+
+export function readStateFile(path: string): MigrationState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ResumeError(`cannot read state file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let state: MigrationState;
+  try {
+    state = JSON.parse(text) as MigrationState;
+  } catch (error) {
+    throw new ResumeError(`state file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (state.version !== 1 || !state.tables || !state.binlogApplied) {
+    throw new ResumeError(`state file ${path} is not a tideferry state file (version ${String(state.version)})`);
+  }
+  return state;
+}

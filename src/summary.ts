@@ -1,0 +1,133 @@
+// The figures of a run, gathered from the batch reports: what the status page shows while it
+// runs and what the summary prints at the end.
+import { quantileSorted } from 'simple-statistics';
+import type { AppliedBatch } from './binlog/applier.js';
+import type { CopyBatchReport } from './copy/copier.js';
+import type { TuningSnapshot } from './tuning/index.js';
+import type { VerifyReport } from './verify/checksum.js';
+
+export interface RunSummary {
+  readonly rowsCopied: number;
+  readonly copySeconds: number;
+  readonly copyRowsPerSecond: number;
+  readonly eventsApplied: number;
+  readonly binlogBatches: number;
+  readonly meanBatchSize: number;
+  readonly maxBatchSize: number;
+  readonly lagSeconds: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly cutoverMode: string | undefined;
+  readonly drainSeconds: number | undefined;
+  readonly downtimeSeconds: number | undefined;
+  readonly verifiedRows: number | undefined;
+  readonly tuning: TuningSnapshot | undefined;
+  readonly saturatedBatches: number;
+}
+
+// Lag percentiles from a bounded reservoir: memory stays fixed however long the run.
+const RESERVOIR = 20_000;
+
+export class RunStats {
+  rowsCopied = 0;
+  eventsApplied = 0;
+  binlogBatches = 0;
+  maxBatchSize = 0;
+  saturatedBatches = 0;
+  private copyStart = 0;
+  private copyEnd = 0;
+  private lagSamples: number[] = [];
+  private lagSeen = 0;
+  private lagMax = 0;
+  downtimeSeconds: number | undefined;
+  private drainSeconds: number | undefined;
+  private verify: VerifyReport | undefined;
+  private cutoverMode: string | undefined;
+
+  copyStarted(): void {
+    this.copyStart = performance.now();
+  }
+
+  copyFinished(): void {
+    this.copyEnd = performance.now();
+  }
+
+  get copySeconds(): number {
+    return ((this.copyEnd || performance.now()) - this.copyStart) / 1000;
+  }
+
+  copyBatch(batch: CopyBatchReport): void {
+    this.rowsCopied += batch.rowsRead;
+  }
+
+  binlogBatch(batch: AppliedBatch): void {
+    this.eventsApplied += batch.size;
+    this.binlogBatches++;
+    this.maxBatchSize = Math.max(this.maxBatchSize, batch.size);
+    for (const lag of batch.lagSeconds) {
+      this.lagMax = Math.max(this.lagMax, lag);
+      this.lagSeen++;
+      if (this.lagSamples.length < RESERVOIR) this.lagSamples.push(lag);
+      else {
+        const slot = Math.floor(Math.random() * this.lagSeen);
+        if (slot < RESERVOIR) this.lagSamples[slot] = lag;
+      }
+    }
+  }
+
+  cutover(figures: { drainSeconds: number; downtimeSeconds: number; verify: VerifyReport | undefined; mode: string }): void {
+    this.drainSeconds = figures.drainSeconds;
+    this.downtimeSeconds = figures.downtimeSeconds;
+    this.verify = figures.verify;
+    this.cutoverMode = figures.mode;
+  }
+
+  lag(): { p50: number; p99: number; max: number } {
+    if (this.lagSamples.length === 0) return { p50: 0, p99: 0, max: 0 };
+    const sorted = [...this.lagSamples].sort((a, b) => a - b);
+    return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: this.lagMax };
+  }
+
+  live(): Record<string, unknown> {
+    return { rowsCopied: this.rowsCopied, eventsApplied: this.eventsApplied, binlogBatches: this.binlogBatches, lag: this.lag() };
+  }
+
+  summary(tuning: TuningSnapshot | undefined): RunSummary {
+    return {
+      rowsCopied: this.rowsCopied,
+      copySeconds: this.copySeconds,
+      copyRowsPerSecond: this.copySeconds > 0 ? this.rowsCopied / this.copySeconds : 0,
+      eventsApplied: this.eventsApplied,
+      binlogBatches: this.binlogBatches,
+      meanBatchSize: this.binlogBatches ? this.eventsApplied / this.binlogBatches : 0,
+      maxBatchSize: this.maxBatchSize,
+      lagSeconds: this.lag(),
+      cutoverMode: this.cutoverMode,
+      drainSeconds: this.drainSeconds,
+      downtimeSeconds: this.downtimeSeconds,
+      verifiedRows: this.verify?.rowsChecked,
+      tuning,
+      saturatedBatches: this.saturatedBatches,
+    };
+  }
+}
+
+const fixed = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+
+/** The summary as a few lines for a terminal. */
+export function formatSummary(summary: RunSummary): string {
+  const lines = [
+    `rows copied        ${summary.rowsCopied} in ${fixed(summary.copySeconds)} s (${Math.round(summary.copyRowsPerSecond)} rows/s)`,
+    `binlog events      ${summary.eventsApplied} applied in ${summary.binlogBatches} batches (mean ${fixed(summary.meanBatchSize, 1)}, max ${summary.maxBatchSize})`,
+    `binlog lag         p50 ${fixed(summary.lagSeconds.p50, 3)} s, p99 ${fixed(summary.lagSeconds.p99, 3)} s, max ${fixed(summary.lagSeconds.max, 3)} s`,
+  ];
+  const tuning = summary.tuning;
+  if (tuning?.hasEstimate) {
+    lines.push(
+      `tuning             m ${fixed(tuning.perEventSeconds * 1e6, 1)} µs/event, o ${fixed(tuning.perBatchSeconds * 1e3, 2)} ms/batch, R ${fixed(tuning.arrivalRate, 0)} events/s, m·R ${fixed(tuning.utilisation, 2)}, B* ${fixed(tuning.optimalBatchSize, 0)}, predicted lag ${fixed(tuning.predictedLagSeconds, 3)} s${tuning.saturated ? ' — TARGET SATURATED' : ''}`,
+    );
+  }
+  if (summary.downtimeSeconds !== undefined) {
+    lines.push(`cutover (${summary.cutoverMode})  downtime ${fixed(summary.downtimeSeconds, 3)} s (drain ${fixed(summary.drainSeconds, 3)} s + verify)`);
+  }
+  if (summary.verifiedRows !== undefined) lines.push(`verified           ${summary.verifiedRows} rows identical on source and target`);
+  return lines.join('\n');
+}

@@ -1,0 +1,41 @@
+// Shared by the integration tests: sandbox configs and full-row comparison.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Connection } from 'mysql2/promise';
+import { parseConfig, type Config } from '../../src/config/load.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+
+export function sandboxConfig(sandbox: Sandbox, overrides: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    source: sandbox.source.endpoint,
+    target: sandbox.target.endpoint,
+    databases: ['shop'],
+    stateFile: join(mkdtempSync(join(tmpdir(), 'tf-test-')), 'state.json'),
+    http: { enabled: false },
+    log: { level: 'warn' },
+    ...overrides,
+  });
+}
+
+/**
+ * Every row of a table, fully, as raw bytes — compared independently of tideferry's own
+ * verifier (FLOAT widened to DOUBLE since the server prints FLOAT with 6 digits).
+ */
+export async function dumpTable(connection: Connection, database: string, table: string): Promise<string[]> {
+  const [columns] = await connection.query(
+    'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [database, table],
+  );
+  const list = (columns as { name: string; type: string }[])
+    .map((column) => (column.type === 'float' ? `CAST(\`${column.name}\` AS DOUBLE)` : `\`${column.name}\``))
+    .join(',');
+  await connection.query('SET character_set_results = binary');
+  const [rows] = await connection.query({
+    sql: `SELECT ${list} FROM \`${database}\`.\`${table}\` ORDER BY 1`,
+    rowsAsArray: true,
+    typeCast: ((field: { buffer(): Buffer | null }) => field.buffer()) as never,
+  });
+  await connection.query('SET character_set_results = utf8mb4');
+  return (rows as (Buffer | null)[][]).map((row) => row.map((value) => (value === null ? 'NULL' : value.toString('hex'))).join('|')).sort();
+}
