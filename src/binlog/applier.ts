@@ -16,6 +16,8 @@ import { compareBinlogPositions } from './position.js';
 export interface ItemSource {
   take(maxItems: number, waitMs: number): Promise<StreamItem[]>;
   readonly queuedItems: number;
+  /** Row events received so far: the arrival count R is estimated from. */
+  readonly stats: { readonly rowsReceived: number };
 }
 
 /** Sizes binlog batches: a fixed size, or the adaptive controller of src/tuning. */
@@ -87,7 +89,11 @@ export class BinlogApplier {
   /** Applies batches until the signal aborts; rejects on a target error that retries did not cure. */
   async run(signal: AbortSignal): Promise<void> {
     try {
+      let arrivalsCounted = this.options.source.stats.rowsReceived;
       while (!signal.aborted) {
+        const received = this.options.source.stats.rowsReceived;
+        this.options.sizer.recordArrivals(received - arrivalsCounted, now());
+        arrivalsCounted = received;
         const size = this.options.sizer.nextBatchSize(now(), this.options.source.queuedItems);
         const items = await this.options.source.take(size, 100);
         if (items.length === 0) {

@@ -6,9 +6,10 @@ export interface ArrivalRateEstimatorOptions {
 }
 
 // Counts are kept in time buckets rather than one entry per record: the
-// streamer may record every event, tens of thousands a second. A twentieth
-// of the short window bounds the error at the window edges to 5% of the
-// short window and keeps 200 buckets for the long one.
+// streamer may record every event, tens of thousands a second. The bucket at
+// a window's edge is interpolated (see eventsSince), so the resolution only
+// matters when arrivals within one bucket are very uneven; a twentieth of the
+// short window keeps that small and the long window at 200 buckets.
 const BUCKETS_PER_BURST_WINDOW = 20;
 
 // The shortest span a rate is measured over. A target commit takes about a

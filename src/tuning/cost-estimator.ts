@@ -58,9 +58,18 @@ interface BatchSample {
 /**
  * Estimates m and o online from the applier's measured batches: a robust least
  * squares fit of seconds on batch size over a recent window (see
- * robust-line-fit.ts for why that fit). The estimate is recomputed on each
- * observation, so that estimate() is a cheap read and the "last identifiable
- * o" it falls back on does not depend on how often someone asks.
+ * robust-line-fit.ts for why that fit). The window is the last maxSamples
+ * batches and the last windowSeconds, whichever is fewer, so that a change in
+ * the target's costs is followed within a window.
+ *
+ * o is trusted only when the window can pin it down: the sizes must vary
+ * (minimumSizeVariation) and the intercept must be precise
+ * (maximumRelativeOverheadError). Otherwise o is held at its last trusted
+ * value and m is fitted around it, and the estimate says identifiable: false.
+ *
+ * The estimate is recomputed on each observation (O(n log n), n ≤ 200), so
+ * that estimate() is a cheap read and the o held does not depend on how often
+ * someone asks.
  */
 export class CostEstimator {
   private readonly maxSamples: number;
