@@ -13,7 +13,7 @@ import { createRowWriter } from './copy/writer-choice.js';
 import { createPool, describeEndpoint, type Endpoint } from './db/connection.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { schemaFingerprint, tableKey, type TableSchema } from './db/schema.js';
-import { CutoverError, ResumeError, SchemaChangedError, VerificationError, errorMessage } from './errors.js';
+import { CutoverError, ResumeError, SchemaChangedError, TideferryError, VerificationError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { startHttpServer } from './server/http.js';
@@ -52,6 +52,7 @@ export class Ferry {
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
   private tables: readonly TableSchema[] = [];
+  private cancelledBecause: string | undefined;
   readonly metrics: Metrics;
 
   constructor(private readonly options: FerryOptions) {
@@ -73,12 +74,18 @@ export class Ferry {
     });
   }
 
+  /** Thread id of the binlog connection on the source (tests kill it). */
+  get binlogThreadId(): number | undefined {
+    return this.streamer?.binlogConnectionThreadId;
+  }
+
   tuning(): TuningSnapshot | undefined {
     return this.controller?.snapshot(Date.now() / 1000);
   }
 
   /** Stops the run (SIGINT/SIGTERM): state is saved, the source is restored if cutover began. */
   cancel(reason = 'cancelled'): void {
+    this.cancelledBecause = reason;
     this.abort.abort(new Error(reason));
   }
 
@@ -145,7 +152,9 @@ export class Ferry {
       return summary;
     } catch (error) {
       this.phase = 'failed';
-      throw signal.aborted && !(error instanceof SchemaChangedError) && signal.reason instanceof Error ? new Error(`run stopped: ${signal.reason.message}`, { cause: error }) : error;
+      // A cancelled run fails with whatever the cancel interrupted; say why it stopped instead.
+      if (this.cancelledBecause && !(error instanceof TideferryError)) throw new TideferryError(`run stopped (${this.cancelledBecause}); resume with \`tideferry resume\``, { cause: error });
+      throw error;
     } finally {
       this.abort.abort(new Error('run finished'));
       await this.streamer?.stop().catch(() => undefined);
@@ -263,7 +272,7 @@ export class Ferry {
     try {
       const final = await readSourcePosition(sourceAdmin);
       logger.info({ position: describePosition(final) }, 'writers stopped; draining the binlog to the final position');
-      await guard(this.drainTo(final));
+      await guard(this.drainTo(final, signal));
       const drainedAt = performance.now();
       this.phase = 'verify';
       let report: VerifyReport | undefined;
@@ -288,7 +297,7 @@ export class Ferry {
   }
 
   /** Waits until the applier has written every event before `final`. */
-  private async drainTo(final: BinlogPosition): Promise<void> {
+  private async drainTo(final: BinlogPosition, signal: AbortSignal): Promise<void> {
     const applier = this.applier!;
     const streamer = this.streamer!;
     // The last events before `final` need not be row events of our tables: once the streamer
@@ -296,6 +305,7 @@ export class Ferry {
     while (compareBinlogPositions(applier.appliedPosition, final) < 0) {
       const received = streamer.lastReceivedPosition;
       if (received && compareBinlogPositions(received, final) >= 0 && streamer.queuedItems === 0 && applier.idle) return;
+      signal.throwIfAborted();
       await sleep(20);
     }
   }
@@ -305,9 +315,15 @@ export class Ferry {
     if (typeof setting === 'number') return new FixedBinlogBatchSizer(setting);
     this.controller = new BatchSizeController({ ...setting, saturationBound: this.options.config.binlog.saturationBound });
     const controller = this.controller;
+    // Arrival rates are averaged over the time actually watched, from now on.
+    controller.recordArrivals(0, Date.now() / 1000);
     return {
       nextBatchSize: (now, backlog) => controller.nextBatchSize(now, backlog),
-      recordBatch: (size, seconds, now) => controller.recordBatch(size, seconds, now),
+      recordBatch: (size, seconds, now) => {
+        controller.recordBatch(size, seconds, now);
+        // Backpressure follows B*: a few batches' worth may wait in memory, no more.
+        this.streamer?.setQueueBound(controller.queueBound());
+      },
       recordArrivals: (events, now) => controller.recordArrivals(events, now),
     };
   }

@@ -8,7 +8,7 @@ import { connect } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { planStatements } from './applier-statements.js';
-import type { RowChange, StreamItem } from './events.js';
+import { commitTimeEstimate, type RowChange, type StreamItem } from './events.js';
 import type { BinlogPosition } from './position.js';
 import { compareBinlogPositions } from './position.js';
 
@@ -57,7 +57,7 @@ export interface BinlogApplierOptions {
   readonly onBatch?: (batch: AppliedBatch) => void;
 }
 
-const now = (): number => performance.timeOrigin / 1000 + performance.now() / 1000;
+const now = (): number => Date.now() / 1000;
 const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'EPIPE', 'ETIMEDOUT']);
 const MAX_ATTEMPTS = 5;
 
@@ -131,7 +131,7 @@ export class BinlogApplier {
     for (const item of items) {
       if (item.kind === 'row') {
         changes.push(item);
-        timestamps.push(item.timestamp);
+        timestamps.push(commitTimeEstimate(item));
       } else position = item.position;
     }
     const statements = planStatements(changes, this.options.tables);

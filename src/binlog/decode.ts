@@ -103,9 +103,8 @@ export function decodeRow(values: Readonly<Record<string, unknown>>, layout: Raw
   });
 }
 
-/** The parts of a TABLE_MAP event that are checked against the schema. */
+/** What a TABLE_MAP event says beyond the column types (those are in the layout). */
 export interface TableMapShape {
-  readonly columnTypes: readonly number[];
   readonly columnNames: readonly string[] | undefined;
 }
 
@@ -129,6 +128,16 @@ export function tableMapMismatch(table: TableSchema, shape: TableMapShape, layou
   }
   return undefined;
 }
+
+/**
+ * Columns logged with a classic temporal code but fractional seconds: MariaDB 5.3 "hires"
+ * columns, whose row-image width the TABLE_MAP does not give, so no row of the table can be read.
+ */
+export const legacyTemporalColumns = (table: TableSchema, layout: RawTableLayout): readonly ColumnSchema[] =>
+  table.columns.filter((column, index) => {
+    const type = layout[index]?.type;
+    return (type === BinlogType.TIME || type === BinlogType.DATETIME || type === BinlogType.TIMESTAMP) && fractionalDigits(column) > 0;
+  });
 
 /** Columns whose values literal() cannot write back exactly (spatial, MariaDB UUID/INET, …). */
 export const unsupportedColumns = (table: TableSchema): readonly ColumnSchema[] =>

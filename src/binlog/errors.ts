@@ -76,9 +76,12 @@ export function isRetryableConnectionError(error: unknown): boolean {
 /** Nothing arrived on the binlog connection for longer than the heartbeat allows. */
 export class ConnectionIdleError extends Error {}
 
-/** A permanent error from the server or the client, reworded to say what to do. */
-export function explainStreamError(error: unknown): BinlogStreamError {
-  if (error instanceof BinlogStreamError) return error;
+/**
+ * A permanent error from the server or the client, reworded to say what to do. tideferry's own
+ * errors (schema changed, statement-logged change, …) already do and pass unchanged.
+ */
+export function explainStreamError(error: unknown): TideferryError {
+  if (error instanceof TideferryError) return error;
   const { errno } = (error ?? {}) as ServerError;
   const message = error instanceof Error ? error.message : String(error);
   switch (errno) {

@@ -17,9 +17,21 @@ export type RowChange =
 
 export type RowItem = RowChange & {
   readonly kind: 'row';
-  /** Source event time, seconds since the epoch. */
+  /** Source event time, seconds since the epoch (whole seconds: the binlog has no finer time). */
   readonly timestamp: number;
+  /** When the streamer read the event, seconds since the epoch (sub-second; see commitTimeEstimate). */
+  readonly receivedAt: number;
 };
+
+/**
+ * Best estimate of a row event's source commit time. The binlog stamps whole seconds, so the
+ * commit lies in [timestamp, timestamp + 1); it also lies before the moment we read it. A
+ * stream that keeps up reads events within milliseconds of their commit, so the read time is the
+ * sharper estimate whenever it falls inside that second; a stream that is behind (paused by
+ * backpressure, reconnecting) reads late, and the middle of the stamped second is closer.
+ */
+export const commitTimeEstimate = (item: RowItem): number =>
+  item.receivedAt < item.timestamp + 1 ? Math.max(item.timestamp, item.receivedAt) : item.timestamp + 0.5;
 
 export interface CommitItem {
   readonly kind: 'commit';

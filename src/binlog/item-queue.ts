@@ -1,6 +1,27 @@
 // The queue between the binlog socket and the applier. The streamer pushes, the applier takes
 // batches; a terminal error is delivered after the items that arrived before it.
+import type { Row } from '../db/sql.js';
 import type { CommitItem, StreamItem } from './events.js';
+
+// Rough bytes an item holds: value payloads plus a fixed allowance for the objects around them.
+// Only used to bound memory when rows are large (BLOBs), so an estimate is enough.
+const ITEM_OVERHEAD_BYTES = 64;
+const VALUE_OVERHEAD_BYTES = 16;
+
+function rowBytes(row: Row): number {
+  let bytes = 0;
+  for (const value of row) {
+    bytes += VALUE_OVERHEAD_BYTES;
+    if (Buffer.isBuffer(value)) bytes += value.length;
+    else if (typeof value === 'string') bytes += value.length * 2;
+  }
+  return bytes;
+}
+
+export function estimateItemBytes(item: StreamItem): number {
+  if (item.kind === 'commit') return ITEM_OVERHEAD_BYTES;
+  return ITEM_OVERHEAD_BYTES + (item.type !== 'insert' ? rowBytes(item.before) : 0) + (item.type !== 'delete' ? rowBytes(item.after) : 0);
+}
 
 interface Waiter {
   readonly maxItems: number;
@@ -12,15 +33,21 @@ interface Waiter {
 export class StreamItemQueue {
   private items: StreamItem[] = [];
   private head = 0;
+  private queuedBytes = 0;
   private waiters: Waiter[] = [];
   private failure: { readonly error: unknown } | undefined;
   private closed = false;
 
-  /** Called after take() removed items, with the number left. */
-  onTaken: (queued: number) => void = () => undefined;
+  /** Called after take() removed items. */
+  onTaken: () => void = () => undefined;
 
   get length(): number {
     return this.items.length - this.head;
+  }
+
+  /** Estimated memory held by the queued items (estimateItemBytes). */
+  get bytes(): number {
+    return this.queuedBytes;
   }
 
   /**
@@ -34,6 +61,7 @@ export class StreamItemQueue {
       this.items[this.items.length - 1] = item;
     } else {
       this.items.push(item);
+      this.queuedBytes += estimateItemBytes(item);
     }
     this.serveWaiters();
   }
@@ -105,12 +133,13 @@ export class StreamItemQueue {
     const end = Math.min(this.items.length, this.head + maxItems);
     const taken = this.items.slice(this.head, end);
     this.head = end;
+    for (const item of taken) this.queuedBytes -= estimateItemBytes(item);
     // Compact once the taken prefix dominates, so memory follows the live items.
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    this.onTaken(this.length);
+    this.onTaken();
     return taken;
   }
 }

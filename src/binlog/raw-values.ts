@@ -34,6 +34,11 @@ const BLOBS = new Set<number>([
 export function readRawValues(entry: TableMapEntry): RawTableLayout {
   const columns = entry.columns;
   if (!columns) throw new Error(`zongji table map of ${entry.parentSchema}.${entry.tableName} has no columns`);
+  // zongji rebuilds the entry from every self-describing TABLE_MAP, but reuses a cached one on
+  // its INFORMATION_SCHEMA path (MariaDB tables with pre-10.3 temporal columns): an entry
+  // rewritten before keeps its layout.
+  const known = rewritten.get(columns);
+  if (known) return known;
   const layout: BinlogColumn[] = [];
   entry.columns = columns.map((column, index) => {
     const real: BinlogColumn = { type: column.type, metadata: { ...column.metadata } };
@@ -57,5 +62,8 @@ export function readRawValues(entry: TableMapEntry): RawTableLayout {
     if (column.type === BinlogType.JSON) return { ...column, name };
     throw new Error(`column ${index} of ${entry.parentSchema}.${entry.tableName} has binlog type ${column.type}, which tideferry cannot read`);
   });
+  rewritten.set(entry.columns, layout);
   return layout;
 }
+
+const rewritten = new WeakMap<object, RawTableLayout>();

@@ -21,7 +21,7 @@ interface Token {
   readonly text: string;
 }
 
-export function tokenize(statement: string): Token[] {
+function tokenize(statement: string): Token[] {
   const tokens: Token[] = [];
   let index = 0;
   const length = statement.length;

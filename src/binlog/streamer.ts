@@ -5,17 +5,18 @@
 // rows of a transaction cut in half are delivered again, whole, after the ones already queued.
 // The applier is idempotent, which makes that safe.
 //
-// Backpressure: once `maxQueuedItems` items wait in the queue, the binlog socket is paused
-// (after the event being handled, so the queue can exceed the bound by that one event's rows,
-// at most one row event: ~8 KiB of row images on MariaDB, binlog_row_event_max_size); it is
-// resumed when the queue drains below half the bound.
+// Backpressure: once `maxQueuedItems` items (or `maxQueuedBytes` of row values) wait in the
+// queue, the binlog socket is paused, after the event being handled: the queue can exceed the
+// bound by that one event's rows (a row event holds ~8 KiB of row images on MariaDB,
+// binlog_row_event_max_size, more only for a single larger row). It is resumed when the queue
+// has drained below half of both bounds.
 import type { AnyBinlogEvent } from '@vlasky/zongji';
 import type { Endpoint } from '../db/connection.js';
 import type { TableRef, TableSchema } from '../db/schema.js';
 import { tableKey } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
 import { silentLogger, type Logger } from '../log.js';
-import { decodeRow, tableMapMismatch, unsupportedColumns } from './decode.js';
+import { unsupportedColumns } from './decode.js';
 import {
   BinlogSchemaChangedError, BinlogStreamError, ConnectionIdleError, StatementLoggedChangeError, UnsupportedColumnError,
   abbreviate, explainStreamError, isRetryableConnectionError,
@@ -24,9 +25,9 @@ import { EventGroupTracker } from './event-groups.js';
 import type { StreamItem } from './events.js';
 import { StreamItemQueue } from './item-queue.js';
 import { describePosition, type BinlogPosition } from './position.js';
-import { readRawValues, type RawTableLayout } from './raw-values.js';
 import { checkBinlogSource } from './source-check.js';
 import { classifyStatement } from './statement-guard.js';
+import { eventSeconds, rowItemsOf, tableDecoderFor, type RowsEvent, type TableDecoder, type TableMapEvent } from './table-events.js';
 import { ZongjiSession } from './zongji.js';
 
 /**
@@ -45,6 +46,8 @@ export interface BinlogStreamerOptions {
   readonly rowFilter?: RowFilter;
   /** Items queued before the socket is paused. Default 10 000. */
   readonly maxQueuedItems?: number;
+  /** Estimated bytes of queued row values before the socket is paused (large BLOBs). Default 256 MiB. */
+  readonly maxQueuedBytes?: number;
   readonly logger?: Logger;
   /** Heartbeat period asked of the source while it has nothing to send. Default 1 s. */
   readonly heartbeatMs?: number;
@@ -63,19 +66,14 @@ export interface BinlogStreamerStats {
   readonly commitsReceived: number;
 }
 
-interface TableDecoder {
-  readonly table: TableSchema;
-  readonly layout: RawTableLayout;
-}
-
-type RowsEvent = AnyBinlogEvent & { tableId: number; rows: unknown[]; columns_present_bitmap?: Buffer; columns_present_bitmap2?: Buffer };
-
 export const defaultBinlogServerId = (): number => 0x7466_0000 + Math.floor(Math.random() * 0x1_0000);
 
 export class BinlogStreamer {
   readonly serverId: number;
   readonly rowFilter: RowFilter | undefined;
-  private readonly maxQueuedItems: number;
+  private maxQueuedItems: number;
+  private readonly queueCeiling: number;
+  private readonly maxQueuedBytes: number;
   private readonly logger: Logger;
   private readonly heartbeatMs: number;
   private readonly idleTimeoutMs: number;
@@ -99,6 +97,8 @@ export class BinlogStreamer {
     this.serverId = options.serverId ?? defaultBinlogServerId();
     this.rowFilter = options.rowFilter;
     this.maxQueuedItems = Math.max(1, options.maxQueuedItems ?? 10_000);
+    this.queueCeiling = this.maxQueuedItems;
+    this.maxQueuedBytes = Math.max(1, options.maxQueuedBytes ?? 256 * 1024 * 1024);
     this.logger = options.logger ?? silentLogger();
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? Math.max(5000, 10 * this.heartbeatMs);
@@ -112,8 +112,8 @@ export class BinlogStreamer {
         );
       }
     }
-    this.queue.onTaken = (queued) => {
-      if (this.backpressured && queued <= this.maxQueuedItems / 2) {
+    this.queue.onTaken = () => {
+      if (this.backpressured && this.queue.length <= this.maxQueuedItems / 2 && this.queue.bytes <= this.maxQueuedBytes / 2) {
         this.backpressured = false;
         // Deferred: resuming replays held packets synchronously, which must not happen inside take().
         setImmediate(() => {
@@ -121,6 +121,14 @@ export class BinlogStreamer {
         });
       }
     };
+  }
+
+  /**
+   * Moves the item bound (the batch-size controller makes it follow B*), never above the
+   * configured maxQueuedItems. A lower bound takes effect at the next event.
+   */
+  setQueueBound(items: number): void {
+    this.maxQueuedItems = Math.max(1, Math.min(this.queueCeiling, Math.round(items)));
   }
 
   /** Starts streaming from `from` (a group boundary: P0, or a commit item's position). */
@@ -149,6 +157,11 @@ export class BinlogStreamer {
 
   get queuedItems(): number {
     return this.queue.length;
+  }
+
+  /** Estimated bytes of row values in the queue. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
   }
 
   /** The last group boundary received (the start position until the first one arrives). */
@@ -221,7 +234,7 @@ export class BinlogStreamer {
     try {
       switch (event.getTypeName()) {
         case 'TableMap':
-          this.onTableMap(event as Extract<AnyBinlogEvent, { getTypeName(): 'TableMap' }>);
+          this.onTableMap(event as TableMapEvent);
           break;
         case 'WriteRows':
           this.onRows(event as RowsEvent, 'insert');
@@ -246,53 +259,24 @@ export class BinlogStreamer {
       this.fail(error);
       return;
     }
-    if (!this.backpressured && this.queue.length >= this.maxQueuedItems) {
+    if (!this.backpressured && (this.queue.length >= this.maxQueuedItems || this.queue.bytes >= this.maxQueuedBytes)) {
       this.backpressured = true;
       this.session?.pause();
     }
   }
 
-  private onTableMap(event: Extract<AnyBinlogEvent, { getTypeName(): 'TableMap' }>): void {
+  private onTableMap(event: TableMapEvent): void {
     const table = this.options.tables.get(`${event.schemaName}.${event.tableName}`);
     const entry = this.session?.tableMapEntry(event.tableId);
-    if (!table || !entry) return;
-    if (!event.hasSelfDescribingMetadata()) {
-      throw new BinlogStreamError(
-        `the TABLE_MAP of ${tableKey(table)} carries no column names: the source's binlog_row_metadata is no longer FULL. ` +
-          `Set it back (SET GLOBAL binlog_row_metadata=FULL) and start a new migration.`,
-      );
-    }
-    const layout = readRawValues(entry);
-    const mismatch = tableMapMismatch(table, { columnTypes: event.columnTypes, columnNames: event.columnNames }, layout);
-    if (mismatch) throw new BinlogSchemaChangedError(table, undefined, mismatch);
-    this.decoders.set(event.tableId, { table, layout });
+    if (table && entry) this.decoders.set(event.tableId, tableDecoderFor(event, table, entry));
   }
 
   private onRows(event: RowsEvent, type: 'insert' | 'update' | 'delete'): void {
     const decoder = this.decoders.get(event.tableId);
     if (!decoder) throw new BinlogStreamError(`row event for table id ${event.tableId} without a TABLE_MAP of a selected table`);
-    const { table, layout } = decoder;
-    if (!allColumnsPresent(event.columns_present_bitmap, layout.length) || (type === 'update' && !allColumnsPresent(event.columns_present_bitmap2, layout.length))) {
-      throw new BinlogStreamError(
-        `a row event of ${tableKey(table)} lacks columns: the source's binlog_row_image is not FULL for the writing session. ` +
-          `Set binlog_row_image=FULL globally, reconnect the applications, and start a new migration.`,
-      );
-    }
-    const timestamp = eventSeconds(event);
-    const keep = (row: Row): boolean => this.rowFilter?.(table, row) !== false;
-    for (const raw of event.rows) {
-      this.counters.rowsReceived++;
-      if (type === 'update') {
-        const images = raw as { before: Record<string, unknown>; after: Record<string, unknown> };
-        const before = decodeRow(images.before, layout, table);
-        const after = decodeRow(images.after, layout, table);
-        if (keep(before) || keep(after)) this.queue.push({ kind: 'row', type, table, before, after, timestamp });
-      } else {
-        const row = decodeRow(raw as Record<string, unknown>, layout, table);
-        if (!keep(row)) continue;
-        this.queue.push(type === 'insert' ? { kind: 'row', type, table, after: row, timestamp } : { kind: 'row', type, table, before: row, timestamp });
-      }
-    }
+    this.counters.rowsReceived += event.rows.length;
+    const keep = (row: Row): boolean => this.rowFilter?.(decoder.table, row) !== false;
+    for (const item of rowItemsOf(event, type, decoder, keep)) this.queue.push(item);
   }
 
   private onStatement(event: Extract<AnyBinlogEvent, { getTypeName(): 'Query' }>): void {
@@ -370,13 +354,4 @@ export class BinlogStreamer {
   }
 }
 
-const eventSeconds = (event: AnyBinlogEvent): number => (event.timestamp > 0 ? Math.floor(event.timestamp / 1000) : Math.floor(Date.now() / 1000));
-
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.message}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}` : String(error));
-
-/** Whether a row event's columns-present bitmap names every column (binlog_row_image=FULL). */
-function allColumnsPresent(bitmap: Buffer | undefined, columns: number): boolean {
-  if (!bitmap) return true;
-  for (let index = 0; index < columns; index++) if ((bitmap[index >> 3]! & (1 << (index & 7))) === 0) return false;
-  return true;
-}

@@ -48,7 +48,7 @@ export class ZongjiSession {
   /** Date.now() of the last bytes received on the binlog socket (or of the session's start). */
   lastActivityAt = Date.now();
 
-  constructor(options: ZongjiSessionOptions, private readonly handlers: ZongjiSessionHandlers) {
+  constructor(options: ZongjiSessionOptions, handlers: ZongjiSessionHandlers) {
     const { endpoint } = options;
     this.zongji = new ZongJi({
       host: endpoint.host,
@@ -91,8 +91,11 @@ export class ZongjiSession {
         this.lastActivityAt = Date.now();
       });
       const heartbeatNanoseconds = Math.max(1, Math.round(options.heartbeatMs)) * 1_000_000;
+      // MariaDB and older MySQL read @master_heartbeat_period, newer MySQL @source_heartbeat_period;
+      // the one a server does not read is an unused user variable.
       connection.query(
-        `SET @master_heartbeat_period = ${heartbeatNanoseconds}, @@session.net_write_timeout = ${NET_WRITE_TIMEOUT_SECONDS}`,
+        `SET @master_heartbeat_period = ${heartbeatNanoseconds}, @source_heartbeat_period = ${heartbeatNanoseconds}, ` +
+          `@@session.net_write_timeout = ${NET_WRITE_TIMEOUT_SECONDS}`,
         (error) => {
           if (error && !this.stopping) handlers.onError(error);
         },

@@ -49,6 +49,9 @@ export interface RowCopierOptions {
   readonly onBatch?: (report: CopyBatchReport) => void;
 }
 
+const LOCK_CONFLICTS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const MAX_ATTEMPTS = 10;
+
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
 export class RowCopier {
@@ -84,6 +87,33 @@ export class RowCopier {
     return connection;
   }
 
+  /**
+   * One batch: locking read, target write, source commit. A deadlock or lock wait timeout on the
+   * source (the locking read meets the application's writes) rolls the batch back before
+   * anything is written, or after a write that is idempotent: either way it is retried whole.
+   */
+  private async copyBatch(connection: Connection, sql: string, table: TableSchema): Promise<{ rows: Row[]; written: number; readSeconds: number; writeSeconds: number }> {
+    for (let attempt = 1; ; attempt++) {
+      await connection.query('START TRANSACTION');
+      try {
+        const readStart = process.hrtime.bigint();
+        const [rows] = (await connection.query(sql)) as unknown as [Row[]];
+        const readSeconds = seconds(readStart);
+        const writeStart = process.hrtime.bigint();
+        const written = await this.options.writer.write(table, rows);
+        const writeSeconds = seconds(writeStart);
+        await connection.query('COMMIT');
+        return { rows, written, readSeconds, writeSeconds };
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => undefined);
+        const code = (error as { code?: string }).code ?? '';
+        if (!LOCK_CONFLICTS.has(code) || attempt >= MAX_ATTEMPTS) throw error;
+        this.options.logger.debug({ table: tableKey(table), code, attempt }, 'copy batch met a lock conflict; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+      }
+    }
+  }
+
   private async copyTable(connection: Connection, table: TableSchema, signal: AbortSignal): Promise<void> {
     const key = tableKey(table);
     const { state, logger } = this.options;
@@ -109,23 +139,7 @@ export class RowCopier {
       signal.throwIfAborted();
       const limit = sizer.nextBatchSize();
       const sql = selectBatch({ table, after: state.lastKey(key), upTo, limit, filter, lock: this.options.lockingRead });
-      let rows: Row[];
-      let written = 0;
-      const readStart = process.hrtime.bigint();
-      let readSeconds = 0;
-      let writeSeconds = 0;
-      await connection.query('START TRANSACTION');
-      try {
-        [rows] = (await connection.query(sql)) as unknown as [Row[]];
-        readSeconds = seconds(readStart);
-        const writeStart = process.hrtime.bigint();
-        written = await this.options.writer.write(table, rows);
-        writeSeconds = seconds(writeStart);
-        await connection.query('COMMIT');
-      } catch (error) {
-        await connection.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      const { rows, written, readSeconds, writeSeconds } = await this.copyBatch(connection, sql, table);
       // The write alone is measured: time spent in the gate or the read would drive the size down.
       sizer.recordBatch(rows.length, writeSeconds);
       this.options.onBatch?.({ table: key, rowsRead: rows.length, rowsWritten: written, readSeconds, writeSeconds });

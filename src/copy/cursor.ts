@@ -34,6 +34,13 @@ export interface BatchQuery {
   readonly lock: 'share' | 'update';
 }
 
+/**
+ * Select expressions aliased by position: rows are read as arrays, and a column name such as
+ * `__proto__` must never become a property name on the client.
+ */
+export const selectList = (columns: readonly ColumnSchema[]): string =>
+  columns.map((column, index) => `${readExpression(column)} AS c${index}`).join(',');
+
 /** The locking read of one copy batch: writable columns, in primary-key order. */
 export function selectBatch(query: BatchQuery): string {
   const columns = query.table.columns.filter((column) => !column.generated);
@@ -45,13 +52,13 @@ export function selectBatch(query: BatchQuery): string {
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   const order = keys.map((column) => quoteIdentifier(column.name)).join(',');
   const lock = query.lock === 'share' ? 'LOCK IN SHARE MODE' : 'FOR UPDATE';
-  return `SELECT ${columns.map(readExpression).join(',')} FROM ${quoteTable(query.table)}${where} ORDER BY ${order} LIMIT ${query.limit} ${lock}`;
+  return `SELECT ${selectList(columns)} FROM ${quoteTable(query.table)}${where} ORDER BY ${order} LIMIT ${query.limit} ${lock}`;
 }
 
 /** Reads the last primary key of the table (the copy's end mark). */
 export function selectLastKey(table: TableSchema): string {
   const keys = primaryKeyColumns(table);
-  return `SELECT ${keys.map((column) => readExpression(column)).join(',')} FROM ${quoteTable(table)} ORDER BY ${keys
+  return `SELECT ${selectList(keys)} FROM ${quoteTable(table)} ORDER BY ${keys
     .map((column) => `${quoteIdentifier(column.name)} DESC`)
     .join(',')} LIMIT 1`;
 }

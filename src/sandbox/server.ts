@@ -212,8 +212,13 @@ export class SandboxServer {
     const child = this.process;
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const timeout = sleep(30_000).then(() => 'timeout' as const);
-      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+      // The timer is cleared once the server exits: left pending, it kept every test process
+      // alive for 30 s after its last test.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 30_000); });
+      const outcome = await Promise.race([this.exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
         child.kill('SIGKILL');
         await this.exited;
       }

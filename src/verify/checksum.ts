@@ -3,7 +3,7 @@
 // (FLOAT widened to DOUBLE, see db/values.ts), NULL is told apart from the empty string, and
 // each value is length-prefixed so that no two rows can concatenate to the same text.
 import type { Connection } from 'mysql2/promise';
-import { keyAfter } from '../copy/cursor.js';
+import { keyAfter, selectList } from '../copy/cursor.js';
 import type { TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, tableKey } from '../db/schema.js';
 import { quoteIdentifier, quoteTable, type Row } from '../db/sql.js';
@@ -40,7 +40,7 @@ function chunkQuery(table: TableSchema, after: Row | undefined, through: Row | u
   if (filter) conditions.push(`(${filter})`);
   const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
   const order = keys.map((column) => quoteIdentifier(column.name)).join(',');
-  return `SELECT ${keys.map(readExpression).join(',')}, ${rowHashExpression(table)} FROM ${quoteTable(table)}${where} ORDER BY ${order}${limit ? ` LIMIT ${limit}` : ''}`;
+  return `SELECT ${selectList(keys)}, ${rowHashExpression(table)} AS row_hash FROM ${quoteTable(table)}${where} ORDER BY ${order}${limit ? ` LIMIT ${limit}` : ''}`;
 }
 
 const keyText = (row: Row, width: number): string =>

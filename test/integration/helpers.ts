@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+
+/** Silent, unless TIDEFERRY_TEST_LOG=debug|info is set to watch a test's run. */
+export const testLogger = (): Logger =>
+  process.env.TIDEFERRY_TEST_LOG ? createLogger({ format: 'pretty', level: process.env.TIDEFERRY_TEST_LOG }) : silentLogger();
 
 export function sandboxConfig(sandbox: Sandbox, overrides: Record<string, unknown> = {}): Config {
   return parseConfig({

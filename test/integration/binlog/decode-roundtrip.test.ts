@@ -130,11 +130,9 @@ describe('binlog decoding round-trips every column type', () => {
   });
 
   after(async () => {
-    const started = Date.now();
     await source?.end();
     await target?.end();
     await sandbox?.stop();
-    console.log('after took', Date.now() - started);
   });
 
   const rowOf = (id: number): RowItem & { type: 'insert' } => {

@@ -1,0 +1,139 @@
+// A migration under a concurrent write load, end to end: copy, binlog replay, cutover. The load
+// inserts, updates and deletes across the whole key range (rows not copied yet included), moves
+// primary keys ahead of and behind the copy cursor, writes zero and negative keys, and deletes and
+// re-inserts rows, for the whole run. Afterwards every row of source and target is compared,
+// independently of tideferry's own verifier.
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Connection } from 'mysql2/promise';
+import { CutoverError, SchemaChangedError } from '../../src/errors.js';
+import { Ferry } from '../../src/ferry.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { WriteLoad } from '../../src/sandbox/load.js';
+import { LatencyProxy } from '../../src/sandbox/proxy.js';
+import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
+import { dumpTable, sandboxConfig, testLogger } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+// Small fixed copy batches make the copy slow enough that the load interleaves with it.
+const SLOW_COPY = { batchRows: 300, adaptive: false, concurrency: 2 };
+
+describe('live migration under write load', () => {
+  let sandbox: Sandbox;
+  let source: Connection;
+  let target: Connection;
+  let load: WriteLoad | undefined;
+
+  before(async () => {
+    sandbox = await startSandbox();
+    source = await sandbox.source.connect();
+    target = await sandbox.target.connect();
+  });
+  after(async () => {
+    await source?.end();
+    await target?.end();
+    await sandbox?.stop();
+  });
+  beforeEach(async () => {
+    await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
+    await target.query('DROP DATABASE IF EXISTS shop');
+    await createSampleDatabase(source);
+    load = new WriteLoad(sandbox.source, { ratePerSecond: 0, connections: 3, seed: Date.now() % 100_000 });
+    await load.start();
+  });
+  afterEach(async () => {
+    await load?.stop().catch(() => undefined);
+    load = undefined;
+  });
+
+  const assertIdentical = async () => {
+    for (const table of SAMPLE_TABLES) {
+      const expected = await dumpTable(source, 'shop', table);
+      const actual = await dumpTable(target, 'shop', table);
+      assert.equal(actual.length, expected.length, `${table}: row count differs`);
+      assert.deepEqual(actual, expected, `${table}: rows differ`);
+    }
+  };
+
+  it('converges: every row identical after cutover', { timeout: 180_000 }, async () => {
+    const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY, binlog: { batchSize: 50 } }), logger: testLogger() });
+    const summary = await ferry.run();
+    const stats = await load!.stop();
+    load = undefined;
+    // The load really did what the test claims, during the run.
+    for (const kind of ['insert', 'update', 'delete', 'key-move', 'zero-key', 'reinsert']) {
+      assert.ok((stats.byKind[kind] ?? 0) > 10, `load ran too few ${kind} operations: ${JSON.stringify(stats.byKind)}`);
+    }
+    assert.ok(summary.eventsApplied > 500, `few binlog events applied: ${summary.eventsApplied}`);
+    const [[readOnly]] = (await source.query('SELECT @@global.read_only AS value')) as unknown as [[{ value: number }]];
+    assert.equal(Number(readOnly.value), 1, 'cutover leaves the source read-only');
+    assert.ok(summary.verifiedRows !== undefined && summary.verifiedRows > 90_000);
+    assert.ok(summary.downtimeSeconds !== undefined && summary.downtimeSeconds > 0);
+    await assertIdentical();
+  });
+
+  it('survives the binlog connection being killed mid-stream', { timeout: 180_000 }, async () => {
+    const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY, binlog: { batchSize: 50 } }), logger: testLogger() });
+    const running = ferry.run();
+    running.catch(() => undefined);
+    for (let kill = 0; kill < 2; kill++) {
+      await waitFor(() => ferry.binlogThreadId !== undefined && ferry.phase === 'copy', 30_000, 'the binlog stream');
+      const threadId = ferry.binlogThreadId!;
+      await sleep(300);
+      await source.query(`KILL CONNECTION ${threadId}`);
+      await waitFor(() => ferry.binlogThreadId !== threadId || ferry.phase !== 'copy', 30_000, 'a reconnect');
+    }
+    const summary = await running;
+    await load!.stop();
+    load = undefined;
+    assert.ok(ferry.status().phase === 'done');
+    assert.ok(summary.verifiedRows !== undefined);
+    await assertIdentical();
+  });
+
+  it('stops with a clear error when a table is altered during the run', { timeout: 180_000 }, async () => {
+    const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY }), logger: testLogger() });
+    const running = ferry.run();
+    running.catch(() => undefined);
+    await waitFor(() => ferry.phase === 'copy', 30_000, 'the copy');
+    await sleep(200);
+    await source.query('ALTER TABLE shop.products ADD COLUMN colour VARCHAR(20)');
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof SchemaChangedError, `expected SchemaChangedError, got ${String(error)}`);
+      assert.match(error.message, /shop\.products/);
+      return true;
+    });
+    const [[readOnly]] = (await source.query('SELECT @@global.read_only AS value')) as unknown as [[{ value: number }]];
+    assert.equal(Number(readOnly.value), 0, 'the source stays writable');
+  });
+
+  it('makes the source writable again when the target is unreachable at cutover', { timeout: 180_000 }, async () => {
+    const proxy = await new LatencyProxy({ upstreamHost: '127.0.0.1', upstreamPort: sandbox.target.port }).start();
+    try {
+      const config = sandboxConfig(sandbox, { target: { ...sandbox.target.endpoint, port: proxy.port }, binlog: { batchSize: 50 } });
+      const ferry = new Ferry({ config, logger: testLogger() });
+      const running = ferry.run();
+      running.catch(() => undefined);
+      await waitFor(() => ferry.phase === 'cutover', 120_000, 'cutover');
+      proxy.cut();
+      await assert.rejects(running, (error: unknown) => {
+        assert.ok(error instanceof CutoverError, `expected CutoverError, got ${String(error)}`);
+        assert.match(error.message, /cutover failed, the source is writable again/);
+        return true;
+      });
+      const [[readOnly]] = (await source.query('SELECT @@global.read_only AS value')) as unknown as [[{ value: number }]];
+      assert.equal(Number(readOnly.value), 0, 'the source is writable again');
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
