@@ -14,7 +14,7 @@ export function markdownTable(records: readonly Record[]): string {
   return [
     `| ${columns.join(' | ')} |`,
     `| ${columns.map(() => '---').join(' | ')} |`,
-    ...records.map((record) => `| ${columns.map((column) => cell(record[column] ?? '')).join(' | ')} |`),
+    ...records.map((record) => `| ${columns.map((column) => cell(record[column] ?? '').replace(/\|/g, '\\|')).join(' | ')} |`),
   ].join('\n');
 }
 

@@ -21,7 +21,7 @@ export async function createSysbenchTables(connection: Connection, tables: numbe
     );
     await connection.query(
       `INSERT INTO ${SYSBENCH_DATABASE}.sbtest${index} (id, k, c, pad)
-       SELECT seq, FLOOR(RAND(seq) * ${rowsPerTable}), ${groups(10, 'seq')}, ${groups(5, 'seq + 7')} FROM seq_1_to_${rowsPerTable}`,
+       SELECT seq, FLOOR(RAND(seq) * ${rowsPerTable}), ${groups(10, 'seq')}, ${groups(5, 'seq + 7')} FROM ${SYSBENCH_DATABASE}.seq_1_to_${rowsPerTable}`,
     );
   }
 }

@@ -202,6 +202,7 @@ export class Ferry {
       sizer,
       start: state.snapshot().binlogApplied,
       logger,
+      rowFilters: new Map(Object.entries(config.rowFilters)),
       onBatch: (batch) => {
         state.binlogApplied(batch.position);
         this.stats.binlogBatch(batch);

@@ -8,6 +8,7 @@ import { connect } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { planStatements } from './applier-statements.js';
+import { applyRowFilters } from './row-filter.js';
 import { commitTimeEstimate, type RowChange, type StreamItem } from './events.js';
 import type { BinlogPosition } from './position.js';
 import { compareBinlogPositions } from './position.js';
@@ -54,6 +55,8 @@ export interface BinlogApplierOptions {
   readonly sizer: BinlogBatchSizer;
   readonly start: BinlogPosition;
   readonly logger: Logger;
+  /** Row filters by 'db.table' (SQL conditions), applied to every change's after image. */
+  readonly rowFilters?: ReadonlyMap<string, string>;
   readonly onBatch?: (batch: AppliedBatch) => void;
 }
 
@@ -134,7 +137,10 @@ export class BinlogApplier {
         timestamps.push(commitTimeEstimate(item));
       } else position = item.position;
     }
-    const statements = planStatements(changes, this.options.tables);
+    const filtered = this.options.rowFilters?.size
+      ? await applyRowFilters(await this.openConnection(), changes, this.options.tables, this.options.rowFilters)
+      : changes;
+    const statements = planStatements(filtered, this.options.tables);
     let seconds = 0;
     if (statements.length > 0) {
       seconds = await this.write(statements);
