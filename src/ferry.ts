@@ -203,6 +203,7 @@ export class Ferry {
       start: state.snapshot().binlogApplied,
       logger,
       rowFilters: new Map(Object.entries(config.rowFilters)),
+      coalesce: config.binlog.coalesce,
       onBatch: (batch) => {
         state.binlogApplied(batch.position);
         this.stats.binlogBatch(batch);

@@ -57,6 +57,8 @@ export interface BinlogApplierOptions {
   readonly logger: Logger;
   /** Row filters by 'db.table' (SQL conditions), applied to every change's after image. */
   readonly rowFilters?: ReadonlyMap<string, string>;
+  /** Collapse each row's changes in a batch to their net effect (see applier-statements.ts). Default true. */
+  readonly coalesce?: boolean;
   readonly onBatch?: (batch: AppliedBatch) => void;
 }
 
@@ -140,7 +142,7 @@ export class BinlogApplier {
     const filtered = this.options.rowFilters?.size
       ? await applyRowFilters(await this.openConnection(), changes, this.options.tables, this.options.rowFilters)
       : changes;
-    const statements = planStatements(filtered, this.options.tables);
+    const statements = planStatements(filtered, this.options.tables, { coalesce: this.options.coalesce ?? true });
     let seconds = 0;
     if (statements.length > 0) {
       seconds = await this.write(statements);

@@ -71,10 +71,12 @@ export const configSchema = z.strictObject({
       saturationBound: z.number().gt(0).lt(1).default(0.9),
       /** Server id the binlog client presents to the source; must be unique among its replicas. */
       serverId: z.number().int().min(1).max(4294967295).optional(),
-      /** Bound of the in-memory event queue (backpressure on the binlog socket). */
+      /** Upper bound of the in-memory event queue (backpressure on the binlog socket); the live bound follows B*. */
       maxQueuedEvents: z.number().int().min(100).default(50_000),
+      /** Collapse each row's changes within a batch to their net effect (tables without secondary unique keys). */
+      coalesce: z.boolean().default(true),
     })
-    .default({ batchSize: { min: 1, max: 5000, initial: 100 }, saturationBound: 0.9, maxQueuedEvents: 50_000 }),
+    .default({ batchSize: { min: 1, max: 5000, initial: 100 }, saturationBound: 0.9, maxQueuedEvents: 50_000, coalesce: true }),
   throttle: z
     .strictObject({
       /** Replicas of the target whose lag slows the row copy. */

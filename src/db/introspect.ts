@@ -30,6 +30,11 @@ export async function readTableSchema(connection: Connection, table: TableRef): 
       ORDER BY ORDINAL_POSITION`,
     [table.database, table.name],
   );
+  const [uniqueRows] = await connection.query<RowDataPacket[]>(
+    `SELECT COUNT(DISTINCT INDEX_NAME) AS n FROM INFORMATION_SCHEMA.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'`,
+    [table.database, table.name],
+  );
   const [createRows] = await connection.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
   const createStatement = String(createRows[0]?.['Create Table'] ?? '');
   return {
@@ -46,6 +51,7 @@ export async function readTableSchema(connection: Connection, table: TableRef): 
       generated: row.generation === 'ALWAYS' || /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(row.extra)),
     })),
     primaryKey: keyRows.map((row) => String(row.name)),
+    hasSecondaryUniqueKey: Number(uniqueRows[0]?.['n'] ?? 0) > 0,
     createStatement,
   };
 }

@@ -22,6 +22,11 @@ export interface TableSchema {
   readonly columns: readonly ColumnSchema[];
   /** Primary-key column names in key order. */
   readonly primaryKey: readonly string[];
+  /**
+   * Whether a unique index other than the primary key exists. Such a table's binlog changes are
+   * replayed in their order; without one, changes of different rows commute and are coalesced.
+   */
+  readonly hasSecondaryUniqueKey: boolean;
   /** SHOW CREATE TABLE, used to create the target table when it is absent. */
   readonly createStatement: string;
 }
