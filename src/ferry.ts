@@ -74,6 +74,9 @@ export class Ferry {
     });
   }
 
+  /** Where the status page, /metrics and the control API listen, once the run has started. */
+  httpUrl: string | undefined;
+
   /** Thread id of the binlog connection on the source (tests kill it). */
   get binlogThreadId(): number | undefined {
     return this.streamer?.binlogConnectionThreadId;
@@ -124,6 +127,8 @@ export class Ferry {
           resume: () => this.gate?.resume(),
           cutover: () => this.confirmCutover(),
         }, logger);
+        const address = http.address();
+        if (address && typeof address === 'object') this.httpUrl = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
       }
       logger.info({ source: describeEndpoint(this.source), target: describeEndpoint(this.target) }, 'preflight');
       const checked = await preflight({
@@ -312,6 +317,27 @@ export class Ferry {
     }
   }
 
+  private saturated = false;
+
+  /** Says so loudly when the target cannot keep up (m·R over the bound), and when it recovers. */
+  private noteSaturation(snapshot: TuningSnapshot): void {
+    if (snapshot.saturated) this.stats.saturatedBatches++;
+    if (snapshot.saturated === this.saturated) return;
+    this.saturated = snapshot.saturated;
+    const figures = {
+      m: snapshot.perEventSeconds,
+      o: snapshot.perBatchSeconds,
+      R: snapshot.arrivalRate,
+      utilisation: snapshot.utilisation,
+      bound: this.options.config.binlog.saturationBound,
+    };
+    if (snapshot.saturated) {
+      this.options.logger.warn(figures, 'target saturated: m·R is over the bound, no batch size keeps up; the row copy yields to the binlog applier');
+    } else {
+      this.options.logger.info(figures, 'target no longer saturated: the row copy goes on');
+    }
+  }
+
   private createBinlogSizer(): BinlogBatchSizer {
     const setting = this.options.config.binlog.batchSize;
     if (typeof setting === 'number') return new FixedBinlogBatchSizer(setting);
@@ -323,6 +349,7 @@ export class Ferry {
       nextBatchSize: (now, backlog) => controller.nextBatchSize(now, backlog),
       recordBatch: (size, seconds, now) => {
         controller.recordBatch(size, seconds, now);
+        this.noteSaturation(controller.snapshot(now));
         // Backpressure follows B*: a few batches' worth may wait in memory, no more.
         this.streamer?.setQueueBound(controller.queueBound());
       },

@@ -97,6 +97,27 @@ describe('live migration under write load', () => {
     }
   });
 
+  it('cuts over by hand: waits for POST /cutover, then drains and verifies', { timeout: 180_000 }, async () => {
+    const config = sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, cutover: { mode: 'manual' } });
+    const ferry = new Ferry({ config, logger: testLogger() });
+    const running = ferry.run();
+    running.catch(() => undefined);
+    await waitFor(() => ferry.phase === 'cutover', 120_000, 'cutover');
+    await sleep(300);
+    assert.equal(ferry.phase, 'cutover', 'waits for the operator');
+    const status = (await (await fetch(`${ferry.httpUrl}/status`)).json()) as { phase: string };
+    assert.equal(status.phase, 'cutover');
+    await load!.stop(); // the operator stops the writers…
+    load = undefined;
+    const response = await fetch(`${ferry.httpUrl}/cutover`, { method: 'POST' }); // …and confirms
+    assert.equal(response.status, 202);
+    const summary = await running;
+    assert.ok(summary.verifiedRows !== undefined);
+    const metrics = await (await fetch(`${ferry.httpUrl}/metrics`).catch(() => undefined))?.text();
+    assert.equal(metrics, undefined, 'the listener is closed after the run');
+    await assertIdentical();
+  });
+
   it('survives the binlog connection being killed mid-stream', { timeout: 180_000 }, async () => {
     const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY, binlog: { batchSize: 50 } }), logger: testLogger() });
     const running = ferry.run();

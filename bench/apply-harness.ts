@@ -1,0 +1,462 @@
+// The harness of the binlog-apply benchmarks (`apply`, `batch-sweep`): sandbox source and
+// target holding the same sysbench tables, the streamer and the applier of src/binlog with a
+// fixed or adaptive batch sizer, the paced update load of load.ts, and the measurements of one
+// run (applied rate, per-event lag, batch sizes, whether the applier kept up, the controller's
+// own estimates). Every run starts streaming at the source's current position and leaves the
+// target identical to the source (a run that fell behind is finished by a fast catch-up), so
+// runs follow each other on the same servers; `checksums` proves it at the end.
+import type { Connection } from 'mysql2/promise';
+import { linearRegression, mean, quantileSorted } from 'simple-statistics';
+import { BinlogApplier, FixedBinlogBatchSizer, type AppliedBatch, type BinlogBatchSizer } from '../src/binlog/applier.js';
+import { compareBinlogPositions, readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
+import { BinlogStreamer } from '../src/binlog/streamer.js';
+import type { Endpoint } from '../src/db/connection.js';
+import { connect } from '../src/db/connection.js';
+import { readTableSchema } from '../src/db/introspect.js';
+import { tableKey, type TableSchema } from '../src/db/schema.js';
+import { silentLogger } from '../src/log.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { LatencyProxy } from '../src/sandbox/proxy.js';
+import { BatchSizeController, type TuningSnapshot } from '../src/tuning/index.js';
+import { UpdateLoad } from './load.js';
+import { createSysbenchTables, SYSBENCH_DATABASE } from './sysbench.js';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = (): number => Date.now() / 1000;
+
+/** The adaptive sizer's settings in these benchmarks (the config defaults). */
+export const ADAPTIVE = { min: 1, max: 5000, initial: 100 } as const;
+/** The streamer's queue bound: the config default (binlog.maxQueuedEvents). */
+export const MAX_QUEUED_EVENTS = 50_000;
+
+/** Kept up: the backlog left when the load stops drains within this… */
+export const KEPT_UP_DRAIN_SECONDS = 1;
+/** …and the median lag of the window's last quarter exceeds that of its second quarter by at most this. */
+export const KEPT_UP_LAG_GROWTH_SECONDS = 0.25;
+
+export interface BenchServers {
+  readonly sandbox: Sandbox;
+  readonly sourceAdmin: Connection;
+  readonly targetAdmin: Connection;
+  readonly tables: ReadonlyMap<string, TableSchema>;
+  readonly tableCount: number;
+  readonly rowsPerTable: number;
+}
+
+export async function startBenchServers(options: { tables: number; rowsPerTable: number }): Promise<BenchServers> {
+  const sandbox = await startSandbox();
+  try {
+    const sourceAdmin = await sandbox.source.connect();
+    const targetAdmin = await sandbox.target.connect();
+    // The same deterministic SQL on both sides (RAND with fixed seeds) gives identical tables.
+    await Promise.all([
+      createSysbenchTables(sourceAdmin, options.tables, options.rowsPerTable),
+      createSysbenchTables(targetAdmin, options.tables, options.rowsPerTable),
+    ]);
+    const schemaConnection = await connect(sandbox.source.endpoint);
+    const tables = new Map<string, TableSchema>();
+    try {
+      for (let index = 1; index <= options.tables; index++) {
+        const schema = await readTableSchema(schemaConnection, { database: SYSBENCH_DATABASE, name: `sbtest${index}` });
+        if (!schema) throw new Error(`sbtest${index} not found on the source`);
+        tables.set(tableKey(schema), schema);
+      }
+    } finally {
+      await schemaConnection.end();
+    }
+    const servers = { sandbox, sourceAdmin, targetAdmin, tables, tableCount: options.tables, rowsPerTable: options.rowsPerTable };
+    const initial = await checksums(servers);
+    if (!initial.identical) throw new Error(`source and target tables differ before the benchmark: ${initial.text}`);
+    return servers;
+  } catch (error) {
+    await sandbox.stop();
+    throw error;
+  }
+}
+
+export async function stopBenchServers(servers: BenchServers | undefined): Promise<void> {
+  if (!servers) return;
+  await servers.sourceAdmin.end().catch(() => undefined);
+  await servers.targetAdmin.end().catch(() => undefined);
+  await servers.sandbox.stop();
+}
+
+/** CHECKSUM TABLE of every benchmark table on both servers. */
+export async function checksums(servers: Pick<BenchServers, 'sourceAdmin' | 'targetAdmin' | 'tables'>): Promise<{ identical: boolean; text: string }> {
+  const names = [...servers.tables.keys()].join(', ');
+  const read = async (connection: Connection) => {
+    const [rows] = (await connection.query(`CHECKSUM TABLE ${names}`)) as unknown as [{ Table: string; Checksum: string | number }[]];
+    return new Map(rows.map((row) => [row.Table, String(row.Checksum)]));
+  };
+  const [source, target] = await Promise.all([read(servers.sourceAdmin), read(servers.targetAdmin)]);
+  const lines = [...source].map(([table, sum]) => `${table}: source ${sum}, target ${target.get(table)}${sum === target.get(table) ? '' : '  DIFFERENT'}`);
+  const identical = [...source].every(([table, sum]) => target.get(table) === sum) && source.size === servers.tables.size;
+  return { identical, text: lines.join('; ') };
+}
+
+export type SizerSpec = number | 'adaptive';
+export const sizerName = (sizer: SizerSpec): string => (sizer === 'adaptive' ? 'adaptive' : `fixed ${sizer}`);
+
+/** A batch as the harness saw it: when it landed, and what AppliedBatch said. */
+interface TimedBatch {
+  readonly at: number;
+  readonly size: number;
+  readonly seconds: number;
+  readonly lagSeconds: readonly number[];
+}
+
+/** A running streamer + applier pair (the part of a Ferry under test). */
+class Replay {
+  readonly streamer: BinlogStreamer;
+  readonly applier: BinlogApplier;
+  readonly controller: BatchSizeController | undefined;
+  readonly batches: TimedBatch[] = [];
+  private readonly abort = new AbortController();
+  private readonly running: Promise<void>;
+  private failure: unknown;
+
+  constructor(servers: BenchServers, target: Endpoint, sizer: SizerSpec, start: BinlogPosition) {
+    this.streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
+    let binlogSizer: BinlogBatchSizer;
+    if (sizer === 'adaptive') {
+      // Wired exactly as Ferry.createBinlogSizer does.
+      const controller = new BatchSizeController({ ...ADAPTIVE, saturationBound: 0.9 });
+      this.controller = controller;
+      controller.recordArrivals(0, now());
+      binlogSizer = {
+        nextBatchSize: (at, backlog) => controller.nextBatchSize(at, backlog),
+        recordBatch: (size, seconds, at) => {
+          controller.recordBatch(size, seconds, at);
+          this.streamer.setQueueBound(controller.queueBound());
+        },
+        recordArrivals: (events, at) => controller.recordArrivals(events, at),
+      };
+    } else {
+      binlogSizer = new FixedBinlogBatchSizer(sizer);
+    }
+    this.applier = new BinlogApplier({
+      target,
+      source: this.streamer,
+      tables: servers.tables,
+      sizer: binlogSizer,
+      start,
+      logger: silentLogger(),
+      onBatch: (batch: AppliedBatch) => {
+        if (batch.size > 0) this.batches.push({ at: now(), size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds });
+      },
+    });
+    this.streamer.start(start);
+    this.running = this.applier.run(this.abort.signal).catch((error: unknown) => {
+      this.failure = error;
+    });
+  }
+
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** True once every event before `final` is on the target (the logic of Ferry.drainTo). */
+  drainedTo(final: BinlogPosition): boolean {
+    if (compareBinlogPositions(this.applier.appliedPosition, final) >= 0) return true;
+    const received = this.streamer.lastReceivedPosition;
+    return !!received && compareBinlogPositions(received, final) >= 0 && this.streamer.queuedItems === 0 && this.applier.idle;
+  }
+
+  /** Waits until drained to `final` or `capSeconds` passed; the seconds it took, or undefined at the cap. */
+  async drain(final: BinlogPosition, capSeconds: number): Promise<number | undefined> {
+    const start = now();
+    while (!this.drainedTo(final)) {
+      this.check();
+      if (now() - start > capSeconds) return undefined;
+      await sleep(5);
+    }
+    return now() - start;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+    await this.streamer.stop();
+    this.check();
+  }
+}
+
+/**
+ * Brings the target up to `final` from `from` with a direct connection and large fixed batches:
+ * after a run that fell behind, so that the next run starts from identical tables.
+ */
+async function catchUp(servers: BenchServers, from: BinlogPosition, final: BinlogPosition): Promise<number> {
+  const started = now();
+  const replay = new Replay(servers, servers.sandbox.target.endpoint, 2000, from);
+  try {
+    if ((await replay.drain(final, 600)) === undefined) throw new Error('catch-up after a run did not finish within 600 s');
+  } finally {
+    await replay.stop();
+  }
+  return now() - started;
+}
+
+/** A target endpoint, direct or through a LatencyProxy holding each chunk `delayMs` per direction. */
+export async function targetVia(servers: BenchServers, delayMs: number | undefined): Promise<{ endpoint: Endpoint; stop(): Promise<void> }> {
+  const direct = servers.sandbox.target.endpoint;
+  if (delayMs === undefined) return { endpoint: direct, stop: async () => undefined };
+  const proxy = await new LatencyProxy({ upstreamHost: direct.host, upstreamPort: direct.port, delayMs }).start();
+  return { endpoint: { ...direct, port: proxy.port }, stop: () => proxy.stop() };
+}
+
+export interface LagStats {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly count: number;
+}
+
+function lagStats(lags: number[]): LagStats {
+  if (lags.length === 0) return { p50: NaN, p99: NaN, max: NaN, mean: NaN, count: 0 };
+  const sorted = Float64Array.from(lags).sort() as unknown as number[];
+  return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: sorted[sorted.length - 1]!, mean: mean(sorted), count: sorted.length };
+}
+
+const lagsOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.lagSeconds as number[]);
+
+export interface SteadyRunSpec {
+  readonly target: Endpoint;
+  readonly sizer: SizerSpec;
+  /** Row events per second asked of the load generator. */
+  readonly rate: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** How long to wait for the backlog to drain after the load stops before giving up (then caught up separately). */
+  readonly drainCapSeconds: number;
+}
+
+export interface SteadyRunResult {
+  readonly sizer: string;
+  readonly targetRate: number;
+  /** Row events per second the source produced during the measured window. */
+  readonly producedRate: number;
+  /** Row events per second written to the target during the window. */
+  readonly appliedRate: number;
+  /** Per-event lag (source commit → applied on the target) of the events applied during the window. */
+  readonly lag: LagStats;
+  readonly lagP50SecondQuarter: number;
+  readonly lagP50LastQuarter: number;
+  /** Row events produced but not applied when the load stopped. */
+  readonly backlogAtStop: number;
+  /** Seconds from the load stopping until the target was current; undefined: not within the cap. */
+  readonly drainSeconds: number | undefined;
+  readonly keptUp: boolean;
+  readonly batches: number;
+  readonly meanBatch: number;
+  readonly maxBatch: number;
+  /** (size, seconds) of every non-empty batch the run wrote, load and drain: the points of the cost fit. */
+  readonly points: [number, number][];
+  readonly snapshot: TuningSnapshot | undefined;
+  readonly catchUpSeconds: number;
+  readonly loadErrors: number;
+  readonly statementsPerTransaction: number;
+}
+
+/** One steady-load run: warm-up, a measured window, then stop the load and time the drain. */
+export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Promise<SteadyRunResult> {
+  const start = await readSourcePosition(servers.sourceAdmin);
+  const replay = new Replay(servers, spec.target, spec.sizer, start);
+  let load: UpdateLoad | undefined;
+  let final: BinlogPosition | undefined;
+  try {
+    await sleep(200);
+    load = new UpdateLoad({
+      socketPath: servers.sandbox.source.socket,
+      database: SYSBENCH_DATABASE,
+      tables: servers.tableCount,
+      rowsPerTable: servers.rowsPerTable,
+      eventsPerSecond: spec.rate,
+    });
+    await sleep(spec.warmupSeconds * 1000);
+    replay.check();
+    const windowStart = now();
+    const producedAtStart = load.events;
+    await sleep((spec.seconds * 1000) / 2);
+    replay.check();
+    await sleep((spec.seconds * 1000) / 2);
+    const windowEnd = now();
+    const producedAtEnd = load.events;
+    const snapshot = replay.controller?.snapshot(windowEnd);
+    await load.stop();
+    const stoppedAt = now();
+    const appliedAtStop = replay.applier.eventsApplied;
+    const backlogAtStop = Math.max(0, load.events - appliedAtStop);
+    final = await readSourcePosition(servers.sourceAdmin);
+    const drained = await replay.drain(final, spec.drainCapSeconds);
+    const drainSeconds = drained === undefined ? undefined : now() - stoppedAt;
+    await replay.stop();
+
+    const duration = windowEnd - windowStart;
+    const window = replay.batches.filter((batch) => batch.at >= windowStart && batch.at <= windowEnd);
+    const quarter = (index: number) => window.filter((batch) => batch.at >= windowStart + (index * duration) / 4 && batch.at < windowStart + ((index + 1) * duration) / 4);
+    const lagP50SecondQuarter = lagStats(lagsOf(quarter(1))).p50;
+    const lagP50LastQuarter = lagStats(lagsOf(quarter(3))).p50;
+    const sizes = window.map((batch) => batch.size);
+    const appliedInWindow = sizes.reduce((sum, size) => sum + size, 0);
+    const lagGrowth = lagP50LastQuarter - lagP50SecondQuarter;
+    const keptUp = drainSeconds !== undefined && drainSeconds <= KEPT_UP_DRAIN_SECONDS && !(lagGrowth > KEPT_UP_LAG_GROWTH_SECONDS);
+
+    let catchUpSeconds = 0;
+    if (compareBinlogPositions(replay.applier.appliedPosition, final) < 0 && drained === undefined) {
+      catchUpSeconds = await catchUp(servers, replay.applier.appliedPosition, final);
+    }
+    return {
+      sizer: sizerName(spec.sizer),
+      targetRate: spec.rate,
+      producedRate: (producedAtEnd - producedAtStart) / duration,
+      appliedRate: appliedInWindow / duration,
+      lag: lagStats(lagsOf(window)),
+      lagP50SecondQuarter,
+      lagP50LastQuarter,
+      backlogAtStop,
+      drainSeconds,
+      keptUp,
+      batches: window.length,
+      meanBatch: sizes.length ? mean(sizes) : NaN,
+      maxBatch: sizes.length ? Math.max(...sizes) : NaN,
+      points: replay.batches.map((batch) => [batch.size, batch.seconds]),
+      snapshot,
+      catchUpSeconds,
+      loadErrors: load.errors,
+      statementsPerTransaction: load.statementsPerTransaction,
+    };
+  } catch (error) {
+    await load?.stop().catch(() => undefined);
+    await replay.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface BurstRunResult {
+  readonly sizer: string;
+  readonly rows: number;
+  /** Seconds the burst transaction took on the source. */
+  readonly sourceSeconds: number;
+  /** From its commit until the target had all of it; undefined: not within the cap. */
+  readonly drainSeconds: number | undefined;
+  /** Row events applied per second from the commit until drained (or the cap). */
+  readonly appliedRate: number;
+  readonly appliedWithinCap: number;
+  readonly lag: LagStats;
+  readonly batches: number;
+  readonly meanBatch: number;
+  readonly maxBatch: number;
+  readonly points: [number, number][];
+  readonly snapshot: TuningSnapshot | undefined;
+  readonly catchUpSeconds: number;
+}
+
+/** One source transaction changing `rows` rows (whole tables, in order), applied with `sizer`. */
+export async function runBurst(servers: BenchServers, spec: { target: Endpoint; sizer: SizerSpec; rows: number; capSeconds: number }): Promise<BurstRunResult> {
+  const tablesNeeded = Math.ceil(spec.rows / servers.rowsPerTable);
+  if (tablesNeeded > servers.tableCount) throw new Error(`a burst of ${spec.rows} rows needs ${tablesNeeded} tables of ${servers.rowsPerTable}`);
+  const start = await readSourcePosition(servers.sourceAdmin);
+  const replay = new Replay(servers, spec.target, spec.sizer, start);
+  try {
+    await sleep(500);
+    const statements: string[] = [];
+    for (let left = spec.rows, index = 1; left > 0; index++) {
+      const take = Math.min(left, servers.rowsPerTable);
+      statements.push(`UPDATE ${SYSBENCH_DATABASE}.sbtest${index} SET k = k + 1 WHERE id <= ${take}`);
+      left -= take;
+    }
+    const began = now();
+    await servers.sourceAdmin.query(`START TRANSACTION; ${statements.join('; ')}; COMMIT`);
+    const committed = now();
+    const final = await readSourcePosition(servers.sourceAdmin);
+    const drained = await replay.drain(final, spec.capSeconds);
+    const ended = now();
+    const snapshot = replay.controller?.snapshot(ended);
+    await replay.stop();
+    const batches = replay.batches.filter((batch) => batch.at >= began);
+    const sizes = batches.map((batch) => batch.size);
+    const applied = sizes.reduce((sum, size) => sum + size, 0);
+    let catchUpSeconds = 0;
+    if (drained === undefined) catchUpSeconds = await catchUp(servers, replay.applier.appliedPosition, final);
+    return {
+      sizer: sizerName(spec.sizer),
+      rows: spec.rows,
+      sourceSeconds: committed - began,
+      drainSeconds: drained,
+      appliedRate: applied / (ended - committed),
+      appliedWithinCap: applied,
+      lag: lagStats(lagsOf(batches)),
+      batches: batches.length,
+      meanBatch: sizes.length ? mean(sizes) : NaN,
+      maxBatch: sizes.length ? Math.max(...sizes) : NaN,
+      points: replay.batches.map((batch) => [batch.size, batch.seconds]),
+      snapshot,
+      catchUpSeconds,
+    };
+  } catch (error) {
+    await replay.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface CostProbe {
+  /** Least-squares m and o over the probe's batches. */
+  readonly m: number;
+  readonly o: number;
+  readonly batches: number;
+  /** Row events per second the load generator reached unpaced, with nothing else running. */
+  readonly generatorRate: number;
+  /** Row events per second the streamer + applier reached draining the backlog. */
+  readonly drainRate: number;
+}
+
+/** Sizes a cost probe cycles through, so the fit sees every scale from 1 to 1000. */
+const PROBE_SIZES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+/**
+ * Estimates m and o for a target endpoint before the sweep chooses its rates: the load runs
+ * unpaced for `seconds` (which also measures how fast it can go), then the backlog is applied
+ * with batch sizes cycling through PROBE_SIZES, and T = m·b + o is fitted by least squares.
+ */
+export async function probeCosts(servers: BenchServers, target: Endpoint, seconds: number): Promise<CostProbe> {
+  const start = await readSourcePosition(servers.sourceAdmin);
+  const load = new UpdateLoad({ socketPath: servers.sandbox.source.socket, database: SYSBENCH_DATABASE, tables: servers.tableCount, rowsPerTable: servers.rowsPerTable, eventsPerSecond: 0 });
+  await sleep(500);
+  const before = load.events;
+  const measuredFrom = now();
+  await sleep(seconds * 1000);
+  const generatorRate = (load.events - before) / (now() - measuredFrom);
+  await load.stop();
+  const final = await readSourcePosition(servers.sourceAdmin);
+  let step = 0;
+  const points: [number, number][] = [];
+  const sizer: BinlogBatchSizer = { nextBatchSize: () => PROBE_SIZES[step++ % PROBE_SIZES.length]!, recordBatch: () => undefined, recordArrivals: () => undefined };
+  const streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
+  const applier = new BinlogApplier({
+    target, source: streamer, tables: servers.tables, sizer, start, logger: silentLogger(),
+    onBatch: (batch) => { if (batch.size > 0) points.push([batch.size, batch.seconds]); },
+  });
+  const abort = new AbortController();
+  // Let the backlog queue up first, so that the applier gets the sizes it asks for.
+  streamer.start(start);
+  await sleep(1000);
+  const applyingFrom = now();
+  const applying = applier.run(abort.signal);
+  while (!(compareBinlogPositions(applier.appliedPosition, final) >= 0 || (streamer.lastReceivedPosition && compareBinlogPositions(streamer.lastReceivedPosition, final) >= 0 && streamer.queuedItems === 0 && applier.idle))) {
+    await sleep(5);
+  }
+  const drainRate = applier.eventsApplied / (now() - applyingFrom);
+  abort.abort();
+  await applying;
+  await streamer.stop();
+  const { m, b } = linearRegression(points);
+  return { m, o: b, batches: points.length, generatorRate, drainRate };
+}
+
+/** Least squares of seconds on size over (size, seconds) pairs: T = m·b + o. */
+export function fitCosts(points: readonly [number, number][]): { m: number; o: number; n: number } {
+  if (points.length < 2) return { m: NaN, o: NaN, n: points.length };
+  const { m, b } = linearRegression(points as [number, number][]);
+  return { m, o: b, n: points.length };
+}
