@@ -7,7 +7,8 @@
 // runs follow each other on the same servers; `checksums` proves it at the end.
 import type { Connection } from 'mysql2/promise';
 import { linearRegression, mean, quantileSorted } from 'simple-statistics';
-import { BinlogApplier, FixedBinlogBatchSizer, type AppliedBatch, type BinlogBatchSizer } from '../src/binlog/applier.js';
+import { BinlogApplier, FixedBinlogBatchSizer, type AppliedBatch, type BinlogBatchSizer, type ItemSource } from '../src/binlog/applier.js';
+import type { StreamItem } from '../src/binlog/events.js';
 import { compareBinlogPositions, readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
 import { BinlogStreamer } from '../src/binlog/streamer.js';
 import type { Endpoint } from '../src/db/connection.js';
@@ -95,6 +96,9 @@ export async function checksums(servers: Pick<BenchServers, 'sourceAdmin' | 'tar
 }
 
 export type SizerSpec = number | 'adaptive';
+
+/** Position of the sysbench c column (id, k, c, pad) in a row image. */
+const C_COLUMN = 2;
 export const sizerName = (sizer: SizerSpec): string => (sizer === 'adaptive' ? 'adaptive' : `fixed ${sizer}`);
 
 /** A batch as the harness saw it: when it landed, and what AppliedBatch said. */
@@ -103,6 +107,8 @@ interface TimedBatch {
   readonly size: number;
   readonly seconds: number;
   readonly lagSeconds: readonly number[];
+  /** End-to-end lag of the batch's rows written by the load: target commit − source commit as the load generator saw it. */
+  readonly endToEndSeconds: readonly number[];
 }
 
 /** A running streamer + applier pair (the part of a Ferry under test). */
@@ -114,6 +120,9 @@ class Replay {
   private readonly abort = new AbortController();
   private readonly running: Promise<void>;
   private failure: unknown;
+  /** Set once the load runs: rows are traced back to their source commit through it. */
+  load: UpdateLoad | undefined;
+  private lastTaken: readonly StreamItem[] = [];
 
   constructor(servers: BenchServers, target: Endpoint, sizer: SizerSpec, start: BinlogPosition) {
     this.streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
@@ -134,15 +143,41 @@ class Replay {
     } else {
       binlogSizer = new FixedBinlogBatchSizer(sizer);
     }
+    // The applier takes from the streamer through this pass-through, which remembers the last
+    // items taken: onBatch runs right after they are written, so they are that batch's items.
+    const streamer = this.streamer;
+    const source: ItemSource = {
+      take: async (maxItems, waitMs) => {
+        const items = await streamer.take(maxItems, waitMs);
+        this.lastTaken = items;
+        return items;
+      },
+      get queuedItems() {
+        return streamer.queuedItems;
+      },
+      get stats() {
+        return streamer.stats;
+      },
+    };
     this.applier = new BinlogApplier({
       target,
-      source: this.streamer,
+      source,
       tables: servers.tables,
       sizer: binlogSizer,
       start,
       logger: silentLogger(),
       onBatch: (batch: AppliedBatch) => {
-        if (batch.size > 0) this.batches.push({ at: now(), size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds });
+        if (batch.size === 0) return;
+        const at = now();
+        const endToEndSeconds: number[] = [];
+        if (this.load) {
+          for (const item of this.lastTaken) {
+            if (item.kind !== 'row' || item.type === 'delete') continue;
+            const committed = this.load.commitTimeOfRow(item.after[C_COLUMN]);
+            if (committed !== undefined) endToEndSeconds.push(Math.max(0, at - committed));
+          }
+        }
+        this.batches.push({ at, size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds, endToEndSeconds });
       },
     });
     this.streamer.start(start);
@@ -219,6 +254,7 @@ function lagStats(lags: number[]): LagStats {
 }
 
 const lagsOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.lagSeconds as number[]);
+const endToEndOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.endToEndSeconds as number[]);
 
 export interface SteadyRunSpec {
   readonly target: Endpoint;
@@ -229,6 +265,21 @@ export interface SteadyRunSpec {
   readonly seconds: number;
   /** How long to wait for the backlog to drain after the load stops before giving up (then caught up separately). */
   readonly drainCapSeconds: number;
+  /** Called every traceMs with counters (debugging). */
+  readonly trace?: (sample: TraceSample) => void;
+  readonly traceMs?: number;
+}
+
+export interface TraceSample {
+  readonly at: number;
+  readonly produced: number;
+  readonly received: number;
+  readonly queued: number;
+  readonly applied: number;
+  readonly socketPaused: boolean;
+  /** Longest batch write since the previous sample, and how many batches. */
+  readonly maxWriteSeconds: number;
+  readonly batches: number;
 }
 
 export interface SteadyRunResult {
@@ -240,6 +291,12 @@ export interface SteadyRunResult {
   readonly appliedRate: number;
   /** Per-event lag (source commit → applied on the target) of the events applied during the window. */
   readonly lag: LagStats;
+  /**
+   * The same events' lag measured end to end, independently of the applier's commitTimeEstimate:
+   * target commit − the moment the load generator got its source COMMIT's OK (rows traced by
+   * the statement number written into them).
+   */
+  readonly endToEnd: LagStats;
   readonly lagP50SecondQuarter: number;
   readonly lagP50LastQuarter: number;
   /** Row events produced but not applied when the load stopped. */
@@ -264,6 +321,7 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
   const replay = new Replay(servers, spec.target, spec.sizer, start);
   let load: UpdateLoad | undefined;
   let final: BinlogPosition | undefined;
+  let tracer: NodeJS.Timeout | undefined;
   try {
     await sleep(200);
     load = new UpdateLoad({
@@ -273,6 +331,25 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       rowsPerTable: servers.rowsPerTable,
       eventsPerSecond: spec.rate,
     });
+    replay.load = load;
+    if (spec.trace) {
+      const activeLoad = load;
+      let seen = replay.batches.length;
+      tracer = setInterval(() => {
+        const recent = replay.batches.slice(seen);
+        seen = replay.batches.length;
+        spec.trace!({
+        at: now(),
+        produced: activeLoad.events,
+        received: replay.streamer.stats.rowsReceived,
+        queued: replay.streamer.queuedItems,
+        applied: replay.applier.eventsApplied,
+        socketPaused: replay.streamer.socketPaused,
+        maxWriteSeconds: Math.max(0, ...recent.map((batch) => batch.seconds)),
+        batches: recent.length,
+      });
+      }, spec.traceMs ?? 250);
+    }
     await sleep(spec.warmupSeconds * 1000);
     replay.check();
     const windowStart = now();
@@ -290,6 +367,7 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
     final = await readSourcePosition(servers.sourceAdmin);
     const drained = await replay.drain(final, spec.drainCapSeconds);
     const drainSeconds = drained === undefined ? undefined : now() - stoppedAt;
+    clearInterval(tracer);
     await replay.stop();
 
     const duration = windowEnd - windowStart;
@@ -312,6 +390,7 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       producedRate: (producedAtEnd - producedAtStart) / duration,
       appliedRate: appliedInWindow / duration,
       lag: lagStats(lagsOf(window)),
+      endToEnd: lagStats(endToEndOf(window)),
       lagP50SecondQuarter,
       lagP50LastQuarter,
       backlogAtStop,
@@ -327,6 +406,7 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       statementsPerTransaction: load.statementsPerTransaction,
     };
   } catch (error) {
+    clearInterval(tracer);
     await load?.stop().catch(() => undefined);
     await replay.stop().catch(() => undefined);
     throw error;
@@ -417,12 +497,13 @@ const PROBE_SIZES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 /**
  * Estimates m and o for a target endpoint before the sweep chooses its rates: the load runs
  * unpaced for `seconds` (which also measures how fast it can go), then the backlog is applied
- * with batch sizes cycling through PROBE_SIZES, and T = m·b + o is fitted by least squares.
+ * for at most `applySeconds` with batch sizes cycling through PROBE_SIZES, and T = m·b + o is
+ * fitted by least squares. What is left of the backlog is caught up directly.
  */
-export async function probeCosts(servers: BenchServers, target: Endpoint, seconds: number): Promise<CostProbe> {
+export async function probeCosts(servers: BenchServers, target: Endpoint, seconds: number, applySeconds = 2.5): Promise<CostProbe> {
   const start = await readSourcePosition(servers.sourceAdmin);
   const load = new UpdateLoad({ socketPath: servers.sandbox.source.socket, database: SYSBENCH_DATABASE, tables: servers.tableCount, rowsPerTable: servers.rowsPerTable, eventsPerSecond: 0 });
-  await sleep(500);
+  await sleep(300);
   const before = load.events;
   const measuredFrom = now();
   await sleep(seconds * 1000);
@@ -443,13 +524,15 @@ export async function probeCosts(servers: BenchServers, target: Endpoint, second
   await sleep(1000);
   const applyingFrom = now();
   const applying = applier.run(abort.signal);
-  while (!(compareBinlogPositions(applier.appliedPosition, final) >= 0 || (streamer.lastReceivedPosition && compareBinlogPositions(streamer.lastReceivedPosition, final) >= 0 && streamer.queuedItems === 0 && applier.idle))) {
-    await sleep(5);
-  }
+  const drained = () => compareBinlogPositions(applier.appliedPosition, final) >= 0 ||
+    (!!streamer.lastReceivedPosition && compareBinlogPositions(streamer.lastReceivedPosition, final) >= 0 && streamer.queuedItems === 0 && applier.idle);
+  while (!drained() && now() - applyingFrom < applySeconds) await sleep(5);
   const drainRate = applier.eventsApplied / (now() - applyingFrom);
+  const done = drained();
   abort.abort();
   await applying;
   await streamer.stop();
+  if (!done) await catchUp(servers, applier.appliedPosition, final);
   const { m, b } = linearRegression(points);
   return { m, o: b, batches: points.length, generatorRate, drainRate };
 }

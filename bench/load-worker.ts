@@ -7,6 +7,7 @@
 // The row events actually produced (changedRows) are counted in shared memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import mysql from 'mysql2/promise';
+import { SEQUENCE_DIGITS, SEQUENCES_PER_CONNECTION } from './load.js';
 
 export interface LoadWorkerData {
   readonly socketPath: string;
@@ -20,11 +21,20 @@ export interface LoadWorkerData {
   readonly seed: number;
   /** Int32 slots: [0] stop request; Float64 view over the same buffer from byte 8: [0] events, [1] transactions, [2] errors. */
   readonly shared: SharedArrayBuffer;
+  /**
+   * Float64 per (connection, statement sequence % commitRing): when the statement's transaction
+   * committed (its OK arrived), seconds since the epoch. The statement's sequence number is
+   * written into the rows it changes (column c), so a row event leads back to its commit time.
+   */
+  readonly commitTimes: SharedArrayBuffer;
+  readonly commitRing: number;
 }
+
 
 const data = workerData as LoadWorkerData;
 const control = new Int32Array(data.shared, 0, 2);
 const counters = new Float64Array(data.shared, 8, 3);
+const commitTimes = new Float64Array(data.commitTimes);
 
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
@@ -48,7 +58,8 @@ async function worker(index: number): Promise<void> {
     const n = data.rowsPerStatement;
     const eventsPerTransaction = n * data.statementsPerTransaction;
     const interval = data.eventsPerSecond > 0 ? (1000 * eventsPerTransaction * data.connections) / data.eventsPerSecond : 0;
-    let due = performance.now();
+    // Connections start a fraction of an interval apart, so that their transactions do not arrive in bunches.
+    let due = performance.now() + (index * interval) / data.connections;
     let sequence = 0;
     while (Atomics.load(control, 0) === 0) {
       if (interval > 0) {
@@ -59,17 +70,20 @@ async function worker(index: number): Promise<void> {
         else if (wait < -1000) due = performance.now();
       }
       const statements: string[] = [];
+      const firstSequence = sequence + 1;
       for (let s = 0; s < data.statementsPerTransaction; s++) {
         const table = 1 + Math.floor(random() * data.tables);
         const first = low + Math.floor(random() * (slice - n + 1));
         sequence++;
         statements.push(
-          `UPDATE ${data.database}.sbtest${table} SET k = k + 1, c = CONCAT(LEFT(c, 100), '-', LPAD(${index * 1e9 + sequence}, 19, '0')) WHERE id BETWEEN ${first} AND ${first + n - 1}`,
+          `UPDATE ${data.database}.sbtest${table} SET k = k + 1, c = CONCAT(LEFT(c, 100), '-', LPAD(${index * SEQUENCES_PER_CONNECTION + sequence}, ${SEQUENCE_DIGITS}, '0')) WHERE id BETWEEN ${first} AND ${first + n - 1}`,
         );
       }
       const sql = statements.length === 1 ? statements[0]! : `START TRANSACTION; ${statements.join('; ')}; COMMIT`;
       try {
         const [result] = await connection.query(sql);
+        const committedAt = Date.now() / 1000;
+        for (let done = firstSequence; done <= sequence; done++) commitTimes[index * data.commitRing + (done % data.commitRing)] = committedAt;
         const parts = (Array.isArray(result) ? result : [result]) as { changedRows?: number }[];
         let changed = 0;
         for (const part of parts) changed += Number(part?.changedRows ?? 0);

@@ -4,6 +4,12 @@
 import { Worker } from 'node:worker_threads';
 import type { LoadWorkerData } from './load-worker.js';
 
+/** The statement sequence a row's c column carries: connection × 1e9 + sequence, in its last 19 characters. */
+export const SEQUENCE_DIGITS = 19;
+export const SEQUENCES_PER_CONNECTION = 1e9;
+
+const COMMIT_RING = 1 << 18;
+
 export interface UpdateLoadOptions {
   readonly socketPath: string;
   readonly database: string;
@@ -26,6 +32,8 @@ export class UpdateLoad {
   private readonly shared = new SharedArrayBuffer(8 + 3 * 8);
   private readonly control = new Int32Array(this.shared, 0, 2);
   private readonly counters = new Float64Array(this.shared, 8, 3);
+  private readonly commitTimes: Float64Array;
+  private readonly connections: number;
   private readonly worker: Worker;
   private readonly finished: Promise<void>;
   readonly startedAt = Date.now() / 1000;
@@ -34,6 +42,9 @@ export class UpdateLoad {
   constructor(options: UpdateLoadOptions) {
     const rowsPerStatement = options.rowsPerStatement ?? 10;
     this.statementsPerTransaction = options.statementsPerTransaction ?? defaultStatementsPerTransaction(options.eventsPerSecond, rowsPerStatement);
+    this.connections = options.connections ?? 4;
+    const commitBuffer = new SharedArrayBuffer(this.connections * COMMIT_RING * 8);
+    this.commitTimes = new Float64Array(commitBuffer);
     const data: LoadWorkerData = {
       socketPath: options.socketPath,
       database: options.database,
@@ -41,10 +52,12 @@ export class UpdateLoad {
       rowsPerTable: options.rowsPerTable,
       rowsPerStatement,
       statementsPerTransaction: this.statementsPerTransaction,
-      connections: options.connections ?? 4,
+      connections: this.connections,
       eventsPerSecond: options.eventsPerSecond,
       seed: options.seed ?? 1,
       shared: this.shared,
+      commitTimes: commitBuffer,
+      commitRing: COMMIT_RING,
     };
     // The worker runs TypeScript: register tsx's loader inside it first (tsx does not carry into workers).
     const entry = new URL('./load-worker.ts', import.meta.url).href;
@@ -68,6 +81,22 @@ export class UpdateLoad {
 
   get errors(): number {
     return this.counters[2]!;
+  }
+
+  /**
+   * When the source transaction that last wrote a row committed (seconds since the epoch), from
+   * the row's c column; undefined if the row was not written by this load or its time is unknown.
+   */
+  commitTimeOfRow(c: unknown): number | undefined {
+    // Text columns come from the streamer as the column's bytes (a Buffer).
+    const text = Buffer.isBuffer(c) ? c.toString('latin1') : c;
+    if (typeof text !== 'string' || text.length < SEQUENCE_DIGITS) return undefined;
+    const tag = Number(text.trimEnd().slice(-SEQUENCE_DIGITS));
+    if (!Number.isSafeInteger(tag)) return undefined;
+    const connection = Math.floor(tag / SEQUENCES_PER_CONNECTION);
+    if (connection >= this.connections) return undefined;
+    const time = this.commitTimes[connection * COMMIT_RING + ((tag % SEQUENCES_PER_CONNECTION) % COMMIT_RING)];
+    return time && time >= this.startedAt - 1 ? time : undefined;
   }
 
   /** Asks every connection to stop after its current transaction, and waits for them. */

@@ -1,6 +1,8 @@
 // `npm run bench -- <scenario> [options]`: the benchmarks. Each prints a table and writes
 // CSV/markdown (and plots where there are any) under bench/out/.
 import { Command } from 'commander';
+import { benchApply } from './apply.js';
+import { benchBatchSweep } from './batch-sweep.js';
 import { benchCopy } from './copy.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
@@ -13,6 +15,27 @@ program
   .option('--rounds <n>', 'alternating rounds per method', '2')
   .action((options: { rows: string; tables: string; rounds: string }) =>
     benchCopy({ rows: Number(options.rows), tables: Number(options.tables), rounds: Number(options.rounds) }),
+  );
+
+const list = (text: string) => text.split(',').map((item) => Number(item.trim())).filter((value) => Number.isFinite(value) && value > 0);
+
+program
+  .command('apply')
+  .description('binlog replay alone: steady source write load at several rates × fixed batch sizes; applied rate, lag, batch size')
+  .option('--seconds <n>', 'measured seconds per run (after 2 s warm-up)', '10')
+  .option('--rates <list>', 'row events per second on the source', '500,2000,8000')
+  .option('--sizes <list>', 'fixed batch sizes', '1,10,100,1000')
+  .action((options: { seconds: string; rates: string; sizes: string }) =>
+    benchApply({ seconds: Number(options.seconds), rates: list(options.rates), sizes: list(options.sizes) }),
+  );
+
+program
+  .command('batch-sweep')
+  .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
+  .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
+  .option('--seconds <n>', 'measured seconds per run (default 8, quick 5)')
+  .action((options: { quick?: boolean; seconds?: string }) =>
+    benchBatchSweep({ quick: options.quick ?? false, ...(options.seconds ? { seconds: Number(options.seconds) } : {}) }),
   );
 
 await program.parseAsync(process.argv);

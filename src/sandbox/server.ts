@@ -115,9 +115,12 @@ export class SandboxServer {
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
       '--skip-name-resolve',
+      `--tmpdir=${this.dir}`,
       ...(isRoot() ? ['--user=root'] : []),
     ];
-    const result = spawnSync(binaries.installDb, args, { encoding: 'utf8' });
+    // Its bootstrap server must use our own folder for temp files: with the default /tmp, two
+    // sandboxes bootstrapping at once (parallel test runs) delete each other's temp tables.
+    const result = spawnSync(binaries.installDb, args, { encoding: 'utf8', env: { ...process.env, TMPDIR: this.dir } });
     if (result.status !== 0) {
       throw new Error(`mariadb-install-db failed for sandbox ${this.name}: ${(result.stderr || result.stdout).slice(-2000)}`);
     }

@@ -5,6 +5,7 @@
 // independently of tideferry's own verifier.
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Connection } from 'mysql2/promise';
 import { CutoverError, SchemaChangedError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
@@ -115,6 +116,24 @@ describe('live migration under write load', () => {
     assert.ok(summary.verifiedRows !== undefined);
     const metrics = await (await fetch(`${ferry.httpUrl}/metrics`).catch(() => undefined))?.text();
     assert.equal(metrics, undefined, 'the listener is closed after the run');
+    await assertIdentical();
+  });
+
+  it('resumes an interrupted run from its state file', { timeout: 180_000 }, async () => {
+    const config = sandboxConfig(sandbox, { copy: SLOW_COPY, binlog: { batchSize: 50 } });
+    const first = new Ferry({ config, logger: testLogger() });
+    const running = first.run();
+    running.catch(() => undefined);
+    await waitFor(() => first.phase === 'copy' && first.stats.rowsCopied > 20_000, 60_000, 'copy progress');
+    first.cancel('test interrupts the run');
+    await assert.rejects(running, /run stopped \(test interrupts the run\)/);
+    const saved = JSON.parse(readFileSync(config.stateFile, 'utf8')) as { tables: Record<string, { rowsCopied: number; done: boolean }> };
+    const copied = Object.values(saved.tables).reduce((sum, table) => sum + table.rowsCopied, 0);
+    assert.ok(copied > 0 && Object.values(saved.tables).some((table) => !table.done), 'the state file holds partial progress');
+    const summary = await new Ferry({ config, logger: testLogger(), resume: true }).run();
+    assert.ok(summary.rowsCopied < 100_000, `the resumed run copied ${summary.rowsCopied} rows: it did not start over`);
+    await load!.stop();
+    load = undefined;
     await assertIdentical();
   });
 
