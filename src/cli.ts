@@ -74,7 +74,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('start throwaway MariaDB servers, fill a sample shop, migrate it under a write load, show the figures')
     .option('--write-rate <n>', 'write operations per second on the source during the migration', '300')
-    .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '1')
+    .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '3')
     .action(async (options: { writeRate: string; scale: string }) => {
       const summary = await runDemo({ writeRate: Number(options.writeRate), scale: Number(options.scale), logger: loggerFor(undefined, program.opts()) });
       process.stdout.write(`\n${formatSummary(summary)}\n`);

@@ -22,7 +22,8 @@ import { readStateFile } from './state/file.js';
 import { StateTracker } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
-import { BatchSizeController, CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
+import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
+import { AdaptiveBinlogSizer } from './binlog/adaptive-sizer.js';
 import { createWriterStop, type WriterStop, ManualWriterStop } from './cutover/writers.js';
 import { describeDifferences, verifyTables, type VerifyReport } from './verify/checksum.js';
 import { RunStats, type RunSummary } from './summary.js';
@@ -47,7 +48,7 @@ export class Ferry {
   private readonly abort = new AbortController();
   private streamer: BinlogStreamer | undefined;
   private applier: BinlogApplier | undefined;
-  private controller: BatchSizeController | undefined;
+  private adaptive: AdaptiveBinlogSizer | undefined;
   private gate: ThrottlingCopyGate | undefined;
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
@@ -83,7 +84,7 @@ export class Ferry {
   }
 
   tuning(): TuningSnapshot | undefined {
-    return this.controller?.snapshot(Date.now() / 1000);
+    return this.adaptive?.snapshot(Date.now() / 1000);
   }
 
   /** Stops the run (SIGINT/SIGTERM): state is saved, the source is restored if cutover began. */
@@ -152,7 +153,7 @@ export class Ferry {
         await targetAdmin.end().catch(() => undefined);
       }
       this.phase = 'done';
-      const summary = this.stats.summary(this.tuning());
+      const summary = this.stats.summary(this.tuning(), this.adaptive?.saturatedBatches ?? 0);
       logger.info(summary, 'migration complete');
       return summary;
     } catch (error) {
@@ -317,43 +318,15 @@ export class Ferry {
     }
   }
 
-  private saturated = false;
-
-  /** Says so loudly when the target cannot keep up (m·R over the bound), and when it recovers. */
-  private noteSaturation(snapshot: TuningSnapshot): void {
-    if (snapshot.saturated) this.stats.saturatedBatches++;
-    if (snapshot.saturated === this.saturated) return;
-    this.saturated = snapshot.saturated;
-    const figures = {
-      m: snapshot.perEventSeconds,
-      o: snapshot.perBatchSeconds,
-      R: snapshot.arrivalRate,
-      utilisation: snapshot.utilisation,
-      bound: this.options.config.binlog.saturationBound,
-    };
-    if (snapshot.saturated) {
-      this.options.logger.warn(figures, 'target saturated: m·R is over the bound, no batch size keeps up; the row copy yields to the binlog applier');
-    } else {
-      this.options.logger.info(figures, 'target no longer saturated: the row copy goes on');
-    }
-  }
-
   private createBinlogSizer(): BinlogBatchSizer {
-    const setting = this.options.config.binlog.batchSize;
-    if (typeof setting === 'number') return new FixedBinlogBatchSizer(setting);
-    this.controller = new BatchSizeController({ ...setting, saturationBound: this.options.config.binlog.saturationBound });
-    const controller = this.controller;
-    // Arrival rates are averaged over the time actually watched, from now on.
-    controller.recordArrivals(0, Date.now() / 1000);
-    return {
-      nextBatchSize: (now, backlog) => controller.nextBatchSize(now, backlog),
-      recordBatch: (size, seconds, now) => {
-        controller.recordBatch(size, seconds, now);
-        this.noteSaturation(controller.snapshot(now));
-        // Backpressure follows B*: a few batches' worth may wait in memory, no more.
-        this.streamer?.setQueueBound(controller.queueBound());
-      },
-      recordArrivals: (events, now) => controller.recordArrivals(events, now),
-    };
+    const { config, logger } = this.options;
+    if (typeof config.binlog.batchSize === 'number') return new FixedBinlogBatchSizer(config.binlog.batchSize);
+    this.adaptive = new AdaptiveBinlogSizer({
+      ...config.binlog.batchSize,
+      saturationBound: config.binlog.saturationBound,
+      logger,
+      onQueueBound: (items) => this.streamer?.setQueueBound(items),
+    });
+    return this.adaptive;
   }
 }

@@ -31,7 +31,6 @@ export class RunStats {
   eventsApplied = 0;
   binlogBatches = 0;
   maxBatchSize = 0;
-  saturatedBatches = 0;
   private copyStart = 0;
   private copyEnd = 0;
   private lagSamples: number[] = [];
@@ -90,7 +89,7 @@ export class RunStats {
     return { rowsCopied: this.rowsCopied, eventsApplied: this.eventsApplied, binlogBatches: this.binlogBatches, lag: this.lag() };
   }
 
-  summary(tuning: TuningSnapshot | undefined): RunSummary {
+  summary(tuning: TuningSnapshot | undefined, saturatedBatches: number): RunSummary {
     return {
       rowsCopied: this.rowsCopied,
       copySeconds: this.copySeconds,
@@ -105,7 +104,7 @@ export class RunStats {
       downtimeSeconds: this.downtimeSeconds,
       verifiedRows: this.verify?.rowsChecked,
       tuning,
-      saturatedBatches: this.saturatedBatches,
+      saturatedBatches,
     };
   }
 }
@@ -124,6 +123,9 @@ export function formatSummary(summary: RunSummary): string {
     lines.push(
       `tuning             m ${fixed(tuning.perEventSeconds * 1e6, 1)} µs/event, o ${fixed(tuning.perBatchSeconds * 1e3, 2)} ms/batch, R ${fixed(tuning.arrivalRate, 0)} events/s, m·R ${fixed(tuning.utilisation, 2)}, B* ${fixed(tuning.optimalBatchSize, 0)}, predicted lag ${fixed(tuning.predictedLagSeconds, 3)} s${tuning.saturated ? ' — TARGET SATURATED' : ''}`,
     );
+  }
+  if (summary.saturatedBatches > 0) {
+    lines.push(`saturation         the target was saturated (m·R over the bound) for ${summary.saturatedBatches} binlog batches; the copy yielded meanwhile`);
   }
   if (summary.downtimeSeconds !== undefined) {
     lines.push(`cutover (${summary.cutoverMode})  downtime ${fixed(summary.downtimeSeconds, 3)} s (drain ${fixed(summary.drainSeconds, 3)} s + verify)`);

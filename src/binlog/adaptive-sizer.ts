@@ -1,0 +1,58 @@
+// The applier's adaptive batch size: the tuning loop's controller (pure, src/tuning) wired to
+// the clock, the streamer's queue bound, and the log line an operator needs when the target
+// saturates.
+import type { Logger } from '../log.js';
+import { BatchSizeController, type BatchSizeControllerOptions, type TuningSnapshot } from '../tuning/index.js';
+import type { BinlogBatchSizer } from './applier.js';
+
+export interface AdaptiveSizerOptions extends BatchSizeControllerOptions {
+  readonly logger: Logger;
+  /** Told the new queue bound after each batch: backpressure follows B*. */
+  readonly onQueueBound?: (items: number) => void;
+  /** Start of the arrival-rate window, seconds since the epoch. Default now. */
+  readonly startedAt?: number;
+}
+
+export class AdaptiveBinlogSizer implements BinlogBatchSizer {
+  readonly controller: BatchSizeController;
+  /** Batches written while the target was saturated. */
+  saturatedBatches = 0;
+  private saturated = false;
+
+  constructor(private readonly options: AdaptiveSizerOptions) {
+    this.controller = new BatchSizeController(options);
+    // Arrival rates are averaged over the time actually watched, from the start on.
+    this.controller.recordArrivals(0, options.startedAt ?? Date.now() / 1000);
+  }
+
+  nextBatchSize(now: number, backlog?: number): number {
+    return this.controller.nextBatchSize(now, backlog);
+  }
+
+  recordArrivals(events: number, now: number): void {
+    this.controller.recordArrivals(events, now);
+  }
+
+  recordBatch(size: number, seconds: number, now: number): void {
+    this.controller.recordBatch(size, seconds, now);
+    this.noteSaturation(this.controller.snapshot(now));
+    this.options.onQueueBound?.(this.controller.queueBound());
+  }
+
+  snapshot(now: number): TuningSnapshot {
+    return this.controller.snapshot(now);
+  }
+
+  /** Says so loudly when the target cannot keep up (m·R over the bound), and when it recovers. */
+  private noteSaturation(snapshot: TuningSnapshot): void {
+    if (snapshot.saturated) this.saturatedBatches++;
+    if (snapshot.saturated === this.saturated) return;
+    this.saturated = snapshot.saturated;
+    const figures = { m: snapshot.perEventSeconds, o: snapshot.perBatchSeconds, R: snapshot.arrivalRate, utilisation: snapshot.utilisation };
+    if (snapshot.saturated) {
+      this.options.logger.warn(figures, 'target saturated: m·R is over the bound, no batch size keeps up; the row copy yields to the binlog applier');
+    } else {
+      this.options.logger.info(figures, 'target no longer saturated: the row copy goes on');
+    }
+  }
+}
