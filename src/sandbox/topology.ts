@@ -27,10 +27,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await Promise.all(started.map((server) => server.stop()));
   };
   try {
-    const [source, target] = await Promise.all([
+    // allSettled, not all: when one server fails to start, the other must have finished
+    // starting (and joined `started`) before the catch below stops everything.
+    const [sourceResult, targetResult] = await Promise.allSettled([
       start({ name: 'source', serverId: 101, extraArgs: options.sourceArgs ?? [] }),
       start({ name: 'target', serverId: 201, extraArgs: options.targetArgs ?? [] }),
     ]);
+    if (sourceResult.status === 'rejected') throw sourceResult.reason;
+    if (targetResult.status === 'rejected') throw targetResult.reason;
+    const source = sourceResult.value;
+    const target = targetResult.value;
     let replica: SandboxServer | undefined;
     if (options.replica) {
       replica = await start({ name: 'replica', serverId: 301, extraArgs: ['--read-only=ON'] });
