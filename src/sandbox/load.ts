@@ -4,6 +4,7 @@
 // and re-inserted in one transaction.
 import type { Connection } from 'mysql2/promise';
 import { ALL_TYPES_COLUMNS, allTypesValues, DEFAULT_SAMPLE_SIZES, SAMPLE_DATABASE, type SampleSizes } from './sample.js';
+import { seededRandom } from './random.js';
 import type { SandboxServer } from './server.js';
 
 export interface WriteLoadOptions {
@@ -23,17 +24,6 @@ export interface WriteLoadStats {
 }
 
 type Random = () => number;
-
-function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Operation = (random: Random) => { kind: string; sql: string };
 
@@ -90,7 +80,7 @@ export class WriteLoad {
       const connection = await this.server.connectAsApplication({ database: SAMPLE_DATABASE });
       await connection.query("SET time_zone = '+00:00'");
       this.connections.push(connection);
-      const random = mulberry32((this.options.seed ?? 1) * 1000 + index);
+      const random = seededRandom((this.options.seed ?? 1) * 1000 + index);
       this.workers.push(this.work(connection, mix, random, perConnectionInterval));
     }
   }

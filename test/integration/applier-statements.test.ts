@@ -11,17 +11,7 @@ import { readTableSchema } from '../../src/db/introspect.js';
 import type { TableSchema } from '../../src/db/schema.js';
 import type { Row } from '../../src/db/sql.js';
 import { SandboxServer } from '../../src/sandbox/index.js';
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/sandbox/random.js';
 
 /** Changes a source could log for table (a, b) → v, u: generated against a model of the source, then redelivered in part. */
 function randomChanges(table: TableSchema, random: () => number, count: number, initial: Map<string, Row>): RowChange[] {
@@ -86,7 +76,7 @@ describe('applier statement plans', () => {
     it(`${name}: coalesced and ordered plans equal one-by-one replay`, async () => {
       const table = tables.get(`t.${name}`)!;
       assert.equal(table.hasSecondaryUniqueKey, name === 'uniq');
-      const random = mulberry32(name.length * 7919);
+      const random = seededRandom(name.length * 7919);
       for (let round = 0; round < 40; round++) {
         // A starting state, as the copy or earlier batches left it.
         const initial = new Map<string, Row>();
