@@ -40,6 +40,7 @@ export async function benchApply(options: ApplyBenchOptions): Promise<void> {
           'lag max ms': ms(run.lag.max),
           'e2e p50 ms': ms(run.endToEnd.p50),
           'e2e p99 ms': ms(run.endToEnd.p99),
+          'e2e max ms': ms(run.endToEnd.max),
           'mean batch': Number(run.meanBatch.toFixed(1)),
           'max batch': run.maxBatch,
           batches: run.batches,

@@ -103,11 +103,11 @@ function describeRun(result: SteadyRunResult): string {
 export async function benchBatchSweep(options: BatchSweepOptions): Promise<void> {
   const quick = options.quick;
   const latencies = quick ? [1, 3] : [0, 1, 3];
-  const seconds = options.seconds ?? (quick ? 5 : 8);
+  const seconds = options.seconds ?? (quick ? 5 : 7);
   const warmupSeconds = quick ? 1.5 : 2;
   const ratesPerLatency = quick ? 3 : 4;
   const burstLatencies = quick ? [3] : latencies;
-  const burstCapSeconds = quick ? 8 : 15;
+  const burstCapSeconds = quick ? 8 : 10;
   const drainCapSeconds = DRAIN_CAP_SECONDS;
   const began = Date.now();
   let servers: BenchServers | undefined;
@@ -191,6 +191,7 @@ function steadyRecord(latency: LatencyResult, scenario: Scenario, run: SteadyRun
     'lag mean ms': ms(run.lag.mean),
     'e2e p50 ms': ms(run.endToEnd.p50),
     'e2e p99 ms': ms(run.endToEnd.p99),
+    'e2e max ms': ms(run.endToEnd.max),
     'e2e mean ms': ms(run.endToEnd.mean),
     'kept up': run.keptUp ? 'yes' : 'NO',
     'drain s': run.drainSeconds === undefined ? `>${DRAIN_CAP_SECONDS}` : Number(run.drainSeconds.toFixed(2)),
@@ -301,10 +302,12 @@ function writeOutputs(results: readonly LatencyResult[], settings: RunSettings):
     'base size': burst.snapshot ? burst.snapshot.batchSize : '',
     saturated: burst.snapshot ? (burst.snapshot.saturated ? 'YES' : 'no') : '',
   })));
-  const { csv } = writeResults('batch-sweep', records);
-  if (burstRecords.length) writeResults('batch-sweep-burst', burstRecords);
+  // --quick writes its own files, so that a quick run does not overwrite the full sweep's.
+  const name = settings.quick ? 'batch-sweep-quick' : 'batch-sweep';
+  const { csv } = writeResults(name, records);
+  if (burstRecords.length) writeResults(`${name}-burst`, burstRecords);
 
-  const mainColumns = ['latency ms/dir', 'target R', 'sizer', 'produced R', 'applied/s', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'e2e p50 ms', 'e2e p99 ms', 'kept up', 'drain s', 'lag p50 Q2→Q4 ms', 'mean txn', 'max txn', 'B* (LSQ)'];
+  const mainColumns = ['latency ms/dir', 'target R', 'sizer', 'produced R', 'applied/s', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'e2e p50 ms', 'e2e p99 ms', 'e2e max ms', 'kept up', 'drain s', 'lag p50 Q2→Q4 ms', 'mean txn', 'max txn', 'B* (LSQ)'];
   const pick = (record: ResultRecord, columns: readonly string[]) => Object.fromEntries(columns.map((column) => [column, record[column] ?? '']));
   const adaptiveColumns = ['latency ms/dir', 'target R', 'produced R', 'est m µs', 'LSQ m µs', 'est o ms', 'LSQ o ms', 'est R', 'est m·R', 'est B*', 'B* (LSQ)', 'mean txn', 'base size', 'est pred lag ms', 'lag mean ms', 'e2e mean ms', 'saturated', 'identifiable', 'LSQ m µs (this R)', 'LSQ o ms (this R)'];
 
@@ -323,7 +326,7 @@ function writeOutputs(results: readonly LatencyResult[], settings: RunSettings):
   const lines: string[] = [];
   lines.push(`# batch-sweep${settings.quick ? ' (--quick)' : ''}`);
   lines.push('');
-  lines.push(`Command: \`npm run bench -- batch-sweep${settings.quick ? ' --quick' : ''}${settings.seconds !== (settings.quick ? 5 : 8) ? ` --seconds ${settings.seconds}` : ''}\`. Took ${settings.minutes.toFixed(1)} min. ` +
+  lines.push(`Command: \`npm run bench -- batch-sweep${settings.quick ? ' --quick' : ''}${settings.seconds !== (settings.quick ? 5 : 7) ? ` --seconds ${settings.seconds}` : ''}\`. Took ${settings.minutes.toFixed(1)} min. ` +
     `Sandbox MariaDB source and target on this 2-core machine (shared by both servers, the load generator thread and the streamer/applier process). ` +
     `Tables: ${TABLES} sysbench tables × ${ROWS_PER_TABLE} rows, created by the same SQL on both servers. Load: UPDATEs of 10 consecutive rows (10 row events each), ` +
     `1–10 statements per source transaction (more at higher rates), 4 connections on disjoint key ranges, paced to the target rate; "produced R" counts the changed rows the source reported during the window. ` +
@@ -375,8 +378,8 @@ function writeOutputs(results: readonly LatencyResult[], settings: RunSettings):
     for (const [name, outcome] of list) lines.push(`  - ${outcome.verdict} — ${name}: ${outcome.detail}`);
   }
   lines.push('');
-  lines.push('Plot: `bench/out/batch-sweep.svg` (one panel per latency × rate).');
-  const markdownPath = join(OUT_DIR, 'batch-sweep.md');
+  lines.push(`Plot: \`bench/out/${name}.svg\` (one panel per latency × rate).`);
+  const markdownPath = join(OUT_DIR, `${name}.md`);
   writeFileSync(markdownPath, lines.join('\n') + '\n');
 
   const rows: Panel[][] = results.map((latency) => latency.scenarios.map((scenario) => {
@@ -402,9 +405,9 @@ function writeOutputs(results: readonly LatencyResult[], settings: RunSettings):
     rows,
     footnote: `Steady load of UPDATEs on the source, target behind a latency proxy (ms per direction). ${settings.seconds} s windows after ${settings.warmupSeconds} s warm-up.\nKept up: drained within ${KEPT_UP_DRAIN_SECONDS} s after the load stopped and median lag not growing by more than ${KEPT_UP_LAG_GROWTH_SECONDS * 1000} ms (Q2→Q4). Data: ${settings.check.identical ? 'CHECKSUM identical' : 'CHECKSUM DIFFERENT'}.`,
   });
-  const svgPath = join(OUT_DIR, 'batch-sweep.svg');
+  const svgPath = join(OUT_DIR, `${name}.svg`);
   writeFileSync(svgPath, svg);
-  const png = join(OUT_DIR, 'batch-sweep.png');
+  const png = join(OUT_DIR, `${name}.png`);
   const tool = svgToPng(svgPath, png);
   log(`\nwritten: ${csv}, ${markdownPath}, ${svgPath}${tool ? `, ${png} (${tool})` : ' (no PNG: neither rsvg-convert nor convert rendered it)'}`);
   log('\nSummary checks:');

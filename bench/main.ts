@@ -33,7 +33,7 @@ program
   .command('batch-sweep')
   .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
   .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
-  .option('--seconds <n>', 'measured seconds per run (default 8, quick 5)')
+  .option('--seconds <n>', 'measured seconds per run (default 7, quick 5)')
   .action((options: { quick?: boolean; seconds?: string }) =>
     benchBatchSweep({ quick: options.quick ?? false, ...(options.seconds ? { seconds: Number(options.seconds) } : {}) }),
   );

@@ -193,6 +193,7 @@ export class Ferry {
     const { config, logger } = this.options;
     const state = this.state!;
     const tablesByKey = new Map(this.tables.map((table) => [tableKey(table), table]));
+    const rowFilters = new Map(Object.entries(config.rowFilters));
     this.streamer = new BinlogStreamer({
       endpoint: this.source,
       serverId: binlogServerId,
@@ -208,7 +209,7 @@ export class Ferry {
       sizer,
       start: state.snapshot().binlogApplied,
       logger,
-      rowFilters: new Map(Object.entries(config.rowFilters)),
+      rowFilters,
       coalesce: config.binlog.coalesce,
       onBatch: (batch) => {
         state.binlogApplied(batch.position);
@@ -220,7 +221,7 @@ export class Ferry {
         for (const lag of batch.lagSeconds) this.metrics.binlogEventLagSeconds.observe(lag);
       },
     });
-    await this.streamer.start(state.snapshot().binlogApplied);
+    this.streamer.start(state.snapshot().binlogApplied);
     // Background parts: a failure in either stops the run with its error.
     let failed: (error: unknown) => void = () => undefined;
     const failure = new Promise<never>((_, reject) => { failed = reject; });
@@ -246,7 +247,7 @@ export class Ferry {
         source: this.source,
         writer,
         tables: this.tables,
-        rowFilters: new Map(Object.entries(config.rowFilters)),
+        rowFilters,
         concurrency: config.copy.concurrency,
         lockingRead: config.copy.lockingRead,
         state,
@@ -285,7 +286,7 @@ export class Ferry {
       this.phase = 'verify';
       let report: VerifyReport | undefined;
       if (config.verify.enabled) {
-        report = await guard(verifyTables({ source: sourceAdmin, target: targetAdmin, tables: this.tables, rowFilters: new Map(Object.entries(config.rowFilters)) }));
+        report = await guard(verifyTables({ source: sourceAdmin, target: targetAdmin, tables: this.tables, rowFilters }));
         if (report.differences.length > 0) throw new VerificationError(`source and target differ after cutover:\n${describeDifferences(report)}`);
       }
       state.cutoverCompleted();
