@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { benchApply } from './apply.js';
 import { benchBatchSweep } from './batch-sweep.js';
+import { benchCoalesce } from './coalesce.js';
 import { benchCopy } from './copy.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
@@ -37,5 +38,12 @@ program
   .action((options: { quick?: boolean; seconds?: string }) =>
     benchBatchSweep({ quick: options.quick ?? false, ...(options.seconds ? { seconds: Number(options.seconds) } : {}) }),
   );
+
+program
+  .command('coalesce')
+  .description("coalescing each row's changes in a batch: m and o with it on and off, on distinct-row and hot-row backlogs")
+  .option('--seconds <n>', 'seconds of source load recorded per backlog', '1.5')
+  .option('--rounds <n>', 'applications of each backlog per mode, alternating', '2')
+  .action((options: { seconds: string; rounds: string }) => benchCoalesce({ seconds: Number(options.seconds), rounds: Number(options.rounds) }));
 
 await program.parseAsync(process.argv);

@@ -37,6 +37,7 @@ export class StreamItemQueue {
   private waiters: Waiter[] = [];
   private failure: { readonly error: unknown } | undefined;
   private closed = false;
+  private serveScheduled = false;
 
   /** Called after take() removed items. */
   onTaken: () => void = () => undefined;
@@ -63,7 +64,15 @@ export class StreamItemQueue {
       this.items.push(item);
       this.queuedBytes += estimateItemBytes(item);
     }
-    this.serveWaiters();
+    // Served once the current event is handled, not per item: a waiting take() then gets all
+    // rows of a multi-row event (and its commit) in one batch, not the first row alone.
+    if (!this.serveScheduled) {
+      this.serveScheduled = true;
+      queueMicrotask(() => {
+        this.serveScheduled = false;
+        this.serveWaiters();
+      });
+    }
   }
 
   /** The last queued item, if it is a commit (used to coalesce position-only updates). */
