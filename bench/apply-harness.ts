@@ -15,6 +15,8 @@ import type { Endpoint } from '../src/db/connection.js';
 import { connect } from '../src/db/connection.js';
 import { readTableSchema } from '../src/db/introspect.js';
 import { tableKey, type TableSchema } from '../src/db/schema.js';
+import { AdaptiveBinlogSizer } from '../src/binlog/adaptive-sizer.js';
+import { isDrainedTo } from '../src/binlog/drain.js';
 import { silentLogger } from '../src/log.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { LatencyProxy } from '../src/sandbox/proxy.js';
@@ -128,18 +130,10 @@ class Replay {
     this.streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
     let binlogSizer: BinlogBatchSizer;
     if (sizer === 'adaptive') {
-      // Wired exactly as Ferry.createBinlogSizer does.
-      const controller = new BatchSizeController({ ...ADAPTIVE, saturationBound: 0.9 });
-      this.controller = controller;
-      controller.recordArrivals(0, now());
-      binlogSizer = {
-        nextBatchSize: (at, backlog) => controller.nextBatchSize(at, backlog),
-        recordBatch: (size, seconds, at) => {
-          controller.recordBatch(size, seconds, at);
-          this.streamer.setQueueBound(controller.queueBound());
-        },
-        recordArrivals: (events, at) => controller.recordArrivals(events, at),
-      };
+      // The engine's own adaptive sizer, as Ferry wires it (queue bound follows it).
+      const adaptive = new AdaptiveBinlogSizer({ ...ADAPTIVE, saturationBound: 0.9, logger: silentLogger(), onQueueBound: (items) => this.streamer.setQueueBound(items) });
+      this.controller = adaptive.controller;
+      binlogSizer = adaptive;
     } else {
       binlogSizer = new FixedBinlogBatchSizer(sizer);
     }
@@ -190,11 +184,9 @@ class Replay {
     if (this.failure) throw this.failure;
   }
 
-  /** True once every event before `final` is on the target (the logic of Ferry.drainTo). */
+  /** True once every event before `final` is on the target. */
   drainedTo(final: BinlogPosition): boolean {
-    if (compareBinlogPositions(this.applier.appliedPosition, final) >= 0) return true;
-    const received = this.streamer.lastReceivedPosition;
-    return !!received && compareBinlogPositions(received, final) >= 0 && this.streamer.queuedItems === 0 && this.applier.idle;
+    return isDrainedTo(this.applier, this.streamer, final);
   }
 
   /** Waits until drained to `final` or `capSeconds` passed; the seconds it took, or undefined at the cap. */
@@ -524,8 +516,7 @@ export async function probeCosts(servers: BenchServers, target: Endpoint, second
   await sleep(1000);
   const applyingFrom = now();
   const applying = applier.run(abort.signal);
-  const drained = () => compareBinlogPositions(applier.appliedPosition, final) >= 0 ||
-    (!!streamer.lastReceivedPosition && compareBinlogPositions(streamer.lastReceivedPosition, final) >= 0 && streamer.queuedItems === 0 && applier.idle);
+  const drained = () => isDrainedTo(applier, streamer, final);
   while (!drained() && now() - applyingFrom < applySeconds) await sleep(5);
   const drainRate = applier.eventsApplied / (now() - applyingFrom);
   const done = drained();

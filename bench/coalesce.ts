@@ -6,7 +6,8 @@
 // row, which coalescing collapses).
 import { linearRegression } from 'simple-statistics';
 import { BinlogApplier, type BinlogBatchSizer } from '../src/binlog/applier.js';
-import { compareBinlogPositions, readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
+import { isDrainedTo } from '../src/binlog/drain.js';
+import { readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
 import { BinlogStreamer } from '../src/binlog/streamer.js';
 import { silentLogger } from '../src/log.js';
 import { checksums, MAX_QUEUED_EVENTS, sleep, startBenchServers, stopBenchServers, type BenchServers } from './apply-harness.js';
@@ -43,10 +44,7 @@ async function applyBacklog(servers: BenchServers, backlog: { start: BinlogPosit
   const abort = new AbortController();
   const started = performance.now();
   const running = applier.run(abort.signal);
-  while (compareBinlogPositions(applier.appliedPosition, backlog.final) < 0 &&
-    !(streamer.lastReceivedPosition && compareBinlogPositions(streamer.lastReceivedPosition, backlog.final) >= 0 && streamer.queuedItems === 0 && applier.idle)) {
-    await sleep(5);
-  }
+  while (!isDrainedTo(applier, streamer, backlog.final)) await sleep(5);
   const seconds = (performance.now() - started) / 1000;
   abort.abort();
   await running;

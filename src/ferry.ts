@@ -5,8 +5,9 @@ import type { Connection } from 'mysql2/promise';
 import type { Server } from 'node:http';
 import { randomInt } from 'node:crypto';
 import { BinlogApplier, FixedBinlogBatchSizer, type BinlogBatchSizer } from './binlog/applier.js';
-import { compareBinlogPositions, describePosition, readSourcePosition, type BinlogPosition } from './binlog/position.js';
+import { describePosition, readSourcePosition, type BinlogPosition } from './binlog/position.js';
 import { BinlogStreamer } from './binlog/streamer.js';
+import { isDrainedTo } from './binlog/drain.js';
 import { resolveEndpoint, type Config } from './config/load.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { createRowWriter } from './copy/writer-choice.js';
@@ -307,13 +308,7 @@ export class Ferry {
 
   /** Waits until the applier has written every event before `final`. */
   private async drainTo(final: BinlogPosition, signal: AbortSignal): Promise<void> {
-    const applier = this.applier!;
-    const streamer = this.streamer!;
-    // The last events before `final` need not be row events of our tables: once the streamer
-    // has read up to `final` and nothing is queued or in flight, the target is current.
-    while (compareBinlogPositions(applier.appliedPosition, final) < 0) {
-      const received = streamer.lastReceivedPosition;
-      if (received && compareBinlogPositions(received, final) >= 0 && streamer.queuedItems === 0 && applier.idle) return;
+    while (!isDrainedTo(this.applier!, this.streamer!, final)) {
       signal.throwIfAborted();
       await sleep(20);
     }
