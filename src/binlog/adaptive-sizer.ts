@@ -2,7 +2,7 @@
 // the clock, the streamer's queue bound, and the log line an operator needs when the target
 // saturates.
 import type { Logger } from '../log.js';
-import { BatchSizeController, type BatchSizeControllerOptions, type TuningSnapshot } from '../tuning/index.js';
+import { BatchSizeController, SourceRate, type BatchSizeControllerOptions, type TuningSnapshot } from '../tuning/index.js';
 import type { BinlogBatchSizer } from './applier.js';
 
 export interface AdaptiveSizerOptions extends BatchSizeControllerOptions {
@@ -18,19 +18,37 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
   /** Batches written while the target was saturated. */
   saturatedBatches = 0;
   private saturated = false;
+  private readonly sourceRate = new SourceRate();
+  private fedUntil: number;
 
   constructor(private readonly options: AdaptiveSizerOptions) {
     this.controller = new BatchSizeController(options);
     // Arrival rates are averaged over the time actually watched, from the start on.
-    this.controller.recordArrivals(0, options.startedAt ?? Date.now() / 1000);
+    this.fedUntil = options.startedAt ?? Date.now() / 1000;
+    this.controller.recordArrivals(0, this.fedUntil);
   }
 
   nextBatchSize(now: number, backlog?: number): number {
+    this.feedArrivals(now, (backlog ?? 0) === 0);
     return this.controller.nextBatchSize(now, backlog);
   }
 
-  recordArrivals(events: number, now: number): void {
-    this.controller.recordArrivals(events, now);
+  /**
+   * Receipt counts are not R: under backpressure they fall to the applied rate. R comes from the
+   * events' source stamps (recordSourceEvents) instead, so this is deliberately a no-op.
+   */
+  recordArrivals(): void {}
+
+  recordSourceEvents(sourceSecond: number, events: number, now: number): void {
+    this.sourceRate.record(sourceSecond, events, now);
+  }
+
+  /** Hands the controller the source's rate as arrivals spread over the time since the last call. */
+  private feedArrivals(now: number, caughtUp: boolean): void {
+    const elapsed = now - this.fedUntil;
+    if (elapsed <= 0) return;
+    this.controller.recordArrivals(this.sourceRate.rate(now, caughtUp) * elapsed, now);
+    this.fedUntil = now;
   }
 
   recordBatch(size: number, seconds: number, now: number): void {

@@ -9,7 +9,7 @@ import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { planStatements } from './applier-statements.js';
 import { applyRowFilters } from './row-filter.js';
-import { commitTimeEstimate, type RowChange, type StreamItem } from './events.js';
+import { commitTimeEstimate, type RowChange, type RowItem, type StreamItem } from './events.js';
 import type { BinlogPosition } from './position.js';
 import { compareBinlogPositions } from './position.js';
 
@@ -26,6 +26,8 @@ export interface BinlogBatchSizer {
   nextBatchSize(now: number, backlog?: number): number;
   recordBatch(size: number, seconds: number, now: number): void;
   recordArrivals(events: number, now: number): void;
+  /** Row events stamped `sourceSecond` on the source, as they are written (see tuning/source-rate.ts). */
+  recordSourceEvents?(sourceSecond: number, events: number, now: number): void;
 }
 
 export class FixedBinlogBatchSizer implements BinlogBatchSizer {
@@ -149,6 +151,11 @@ export class BinlogApplier {
     }
     const appliedAt = now();
     this.options.sizer.recordBatch(changes.length, seconds, appliedAt);
+    if (this.options.sizer.recordSourceEvents) {
+      const perSecond = new Map<number, number>();
+      for (const change of changes) perSecond.set((change as RowItem).timestamp, (perSecond.get((change as RowItem).timestamp) ?? 0) + 1);
+      for (const [second, events] of perSecond) this.options.sizer.recordSourceEvents(second, events, appliedAt);
+    }
     this.eventsApplied += changes.length;
     this.batchesApplied++;
     if (timestamps.length > 0) this.lastEventTime = timestamps[timestamps.length - 1]!;

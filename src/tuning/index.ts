@@ -17,3 +17,4 @@ export { ProbeCycle } from './probe-cycle.js';
 export { optimalBatchSize, predictedLagSeconds, utilisation } from './queueing-model.js';
 export { fitLineRobustly, type FitPoint, type RobustLineFit, type RobustLineFitOptions } from './robust-line-fit.js';
 export { SaturationDetector, type SaturationDetectorOptions } from './saturation-detector.js';
+export { SourceRate, type SourceRateOptions } from './source-rate.js';
