@@ -9,7 +9,7 @@ import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { planStatements } from './applier-statements.js';
 import { applyRowFilters } from './row-filter.js';
-import { commitTimeEstimate, type RowChange, type RowItem, type StreamItem } from './events.js';
+import { commitTimeEstimate, type RowChange, type StreamItem } from './events.js';
 import type { BinlogPosition } from './position.js';
 import { compareBinlogPositions } from './position.js';
 
@@ -135,10 +135,12 @@ export class BinlogApplier {
     const changes: RowChange[] = [];
     const timestamps: number[] = [];
     let position: BinlogPosition | undefined;
+    const perSourceSecond = new Map<number, number>();
     for (const item of items) {
       if (item.kind === 'row') {
         changes.push(item);
         timestamps.push(commitTimeEstimate(item));
+        perSourceSecond.set(item.timestamp, (perSourceSecond.get(item.timestamp) ?? 0) + 1);
       } else position = item.position;
     }
     const filtered = this.options.rowFilters?.size
@@ -151,11 +153,7 @@ export class BinlogApplier {
     }
     const appliedAt = now();
     this.options.sizer.recordBatch(changes.length, seconds, appliedAt);
-    if (this.options.sizer.recordSourceEvents) {
-      const perSecond = new Map<number, number>();
-      for (const change of changes) perSecond.set((change as RowItem).timestamp, (perSecond.get((change as RowItem).timestamp) ?? 0) + 1);
-      for (const [second, events] of perSecond) this.options.sizer.recordSourceEvents(second, events, appliedAt);
-    }
+    for (const [second, events] of perSourceSecond) this.options.sizer.recordSourceEvents?.(second, events, appliedAt);
     this.eventsApplied += changes.length;
     this.batchesApplied++;
     if (timestamps.length > 0) this.lastEventTime = timestamps[timestamps.length - 1]!;
