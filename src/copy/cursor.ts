@@ -41,18 +41,26 @@ export interface BatchQuery {
 export const selectList = (columns: readonly ColumnSchema[]): string =>
   columns.map((column, index) => `${readExpression(column)} AS c${index}`).join(',');
 
+/**
+ * ` WHERE … ORDER BY <key>` for the rows of a key range, in key order: after `after`
+ * (exclusive), up to `through` (inclusive), within the row filter. Shared by the copy and the
+ * verifier, so that both walk a table the same way.
+ */
+export function keyRange(table: TableSchema, after: Row | undefined, through: Row | undefined, filter: string | undefined): string {
+  const keys = primaryKeyColumns(table);
+  const conditions: string[] = [];
+  if (after) conditions.push(keyAfter(keys, after));
+  if (through) conditions.push(`NOT ${keyAfter(keys, through)}`);
+  if (filter) conditions.push(`(${filter})`);
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return `${where} ORDER BY ${keys.map((column) => quoteIdentifier(column.name)).join(',')}`;
+}
+
 /** The locking read of one copy batch: writable columns, in primary-key order. */
 export function selectBatch(query: BatchQuery): string {
   const columns = query.table.columns.filter((column) => !column.generated);
-  const keys = primaryKeyColumns(query.table);
-  const conditions: string[] = [];
-  if (query.after) conditions.push(keyAfter(keys, query.after));
-  if (query.upTo) conditions.push(`NOT ${keyAfter(keys, query.upTo)}`);
-  if (query.filter) conditions.push(`(${query.filter})`);
-  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-  const order = keys.map((column) => quoteIdentifier(column.name)).join(',');
   const lock = query.lock === 'share' ? 'LOCK IN SHARE MODE' : 'FOR UPDATE';
-  return `SELECT ${selectList(columns)} FROM ${quoteTable(query.table)}${where} ORDER BY ${order} LIMIT ${query.limit} ${lock}`;
+  return `SELECT ${selectList(columns)} FROM ${quoteTable(query.table)}${keyRange(query.table, query.after, query.upTo, query.filter)} LIMIT ${query.limit} ${lock}`;
 }
 
 /** Reads the last primary key of the table (the copy's end mark). */

@@ -3,10 +3,10 @@
 // (FLOAT widened to DOUBLE, see db/values.ts), NULL is told apart from the empty string, and
 // each value is length-prefixed so that no two rows can concatenate to the same text.
 import type { Connection } from 'mysql2/promise';
-import { keyAfter, selectList } from '../copy/cursor.js';
+import { keyRange, selectList } from '../copy/cursor.js';
 import type { TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, tableKey } from '../db/schema.js';
-import { quoteIdentifier, quoteTable, type Row } from '../db/sql.js';
+import { quoteTable, type Row } from '../db/sql.js';
 import { readExpression } from '../db/values.js';
 
 export interface TableDifference {
@@ -34,13 +34,7 @@ function rowHashExpression(table: TableSchema): string {
 
 function chunkQuery(table: TableSchema, after: Row | undefined, through: Row | undefined, limit: number | undefined, filter: string | undefined): string {
   const keys = primaryKeyColumns(table);
-  const conditions: string[] = [];
-  if (after) conditions.push(keyAfter(keys, after));
-  if (through) conditions.push(`NOT ${keyAfter(keys, through)}`);
-  if (filter) conditions.push(`(${filter})`);
-  const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
-  const order = keys.map((column) => quoteIdentifier(column.name)).join(',');
-  return `SELECT ${selectList(keys)}, ${rowHashExpression(table)} AS row_hash FROM ${quoteTable(table)}${where} ORDER BY ${order}${limit ? ` LIMIT ${limit}` : ''}`;
+  return `SELECT ${selectList(keys)}, ${rowHashExpression(table)} AS row_hash FROM ${quoteTable(table)}${keyRange(table, after, through, filter)}${limit ? ` LIMIT ${limit}` : ''}`;
 }
 
 const keyText = (row: Row, width: number): string =>
