@@ -502,13 +502,46 @@ export async function probeCosts(servers: BenchServers, target: Endpoint, second
   const generatorRate = (load.events - before) / (now() - measuredFrom);
   await load.stop();
   const final = await readSourcePosition(servers.sourceAdmin);
+  const applied = await applyBacklogCycling(servers, target, start, final, { capSeconds: applySeconds });
+  if (!applied.drained) await catchUp(servers, applied.appliedPosition, final);
+  const { m, o } = fitCosts(applied.points);
+  return { m, o, batches: applied.points.length, generatorRate, drainRate: applied.events / applied.seconds };
+}
+
+export interface CyclingApplyResult {
+  /** (size, seconds) of every non-empty batch. */
+  readonly points: [number, number][];
+  readonly events: number;
+  readonly statements: number;
+  readonly seconds: number;
+  readonly drained: boolean;
+  readonly appliedPosition: BinlogPosition;
+}
+
+/**
+ * Applies the binlog from `start` to `final` to `target` with batch sizes cycling through
+ * PROBE_SIZES (a backlog queued first, so every batch gets the size it asks for), for at most
+ * `capSeconds`: the (size, seconds) pairs a least-squares fit of T = m·b + o needs.
+ */
+export async function applyBacklogCycling(
+  servers: BenchServers,
+  target: Endpoint,
+  start: BinlogPosition,
+  final: BinlogPosition,
+  options: { capSeconds: number; coalesce?: boolean },
+): Promise<CyclingApplyResult> {
   let step = 0;
   const points: [number, number][] = [];
+  let statements = 0;
   const sizer: BinlogBatchSizer = { nextBatchSize: () => PROBE_SIZES[step++ % PROBE_SIZES.length]!, recordBatch: () => undefined, recordArrivals: () => undefined };
   const streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
   const applier = new BinlogApplier({
-    target, source: streamer, tables: servers.tables, sizer, start, logger: silentLogger(),
-    onBatch: (batch) => { if (batch.size > 0) points.push([batch.size, batch.seconds]); },
+    target, source: streamer, tables: servers.tables, sizer, start, logger: silentLogger(), coalesce: options.coalesce ?? true,
+    onBatch: (batch) => {
+      if (batch.size === 0) return;
+      points.push([batch.size, batch.seconds]);
+      statements += batch.statements;
+    },
   });
   const abort = new AbortController();
   // Let the backlog queue up first, so that the applier gets the sizes it asks for.
@@ -516,16 +549,13 @@ export async function probeCosts(servers: BenchServers, target: Endpoint, second
   await sleep(1000);
   const applyingFrom = now();
   const applying = applier.run(abort.signal);
-  const drained = () => isDrainedTo(applier, streamer, final);
-  while (!drained() && now() - applyingFrom < applySeconds) await sleep(5);
-  const drainRate = applier.eventsApplied / (now() - applyingFrom);
-  const done = drained();
+  while (!isDrainedTo(applier, streamer, final) && now() - applyingFrom < options.capSeconds) await sleep(5);
+  const seconds = now() - applyingFrom;
+  const drained = isDrainedTo(applier, streamer, final);
   abort.abort();
   await applying;
   await streamer.stop();
-  if (!done) await catchUp(servers, applier.appliedPosition, final);
-  const { m, b } = linearRegression(points);
-  return { m, o: b, batches: points.length, generatorRate, drainRate };
+  return { points, events: applier.eventsApplied, statements, seconds, drained, appliedPosition: applier.appliedPosition };
 }
 
 /** Least squares of seconds on size over (size, seconds) pairs: T = m·b + o. */

@@ -4,18 +4,11 @@
 // be fitted by least squares. Two workloads: distinct rows (every update hits another row) and
 // hot rows (updates concentrated on a few hundred rows, so a batch holds several changes of a
 // row, which coalescing collapses).
-import { linearRegression } from 'simple-statistics';
-import { BinlogApplier, type BinlogBatchSizer } from '../src/binlog/applier.js';
-import { isDrainedTo } from '../src/binlog/drain.js';
 import { readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
-import { BinlogStreamer } from '../src/binlog/streamer.js';
-import { silentLogger } from '../src/log.js';
-import { checksums, MAX_QUEUED_EVENTS, sleep, startBenchServers, stopBenchServers, type BenchServers } from './apply-harness.js';
+import { applyBacklogCycling, checksums, fitCosts, sleep, startBenchServers, stopBenchServers, type BenchServers } from './apply-harness.js';
 import { UpdateLoad } from './load.js';
 import { writeResults } from './report.js';
 import { SYSBENCH_DATABASE } from './sysbench.js';
-
-const SIZES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 async function recordBacklog(servers: BenchServers, hotRows: number, seconds: number): Promise<{ start: BinlogPosition; final: BinlogPosition; events: number }> {
   const start = await readSourcePosition(servers.sourceAdmin);
@@ -26,31 +19,10 @@ async function recordBacklog(servers: BenchServers, hotRows: number, seconds: nu
 }
 
 async function applyBacklog(servers: BenchServers, backlog: { start: BinlogPosition; final: BinlogPosition }, coalesce: boolean) {
-  let step = 0;
-  const points: [number, number][] = [];
-  let statements = 0;
-  const sizer: BinlogBatchSizer = { nextBatchSize: () => SIZES[step++ % SIZES.length]!, recordBatch: () => undefined, recordArrivals: () => undefined };
-  const streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
-  const applier = new BinlogApplier({
-    target: servers.sandbox.target.endpoint, source: streamer, tables: servers.tables, sizer, start: backlog.start, logger: silentLogger(), coalesce,
-    onBatch: (batch) => {
-      if (batch.size === 0) return;
-      points.push([batch.size, batch.seconds]);
-      statements += batch.statements;
-    },
-  });
-  streamer.start(backlog.start);
-  await sleep(1000); // the backlog queues up first, so that every batch gets the size it asks for
-  const abort = new AbortController();
-  const started = performance.now();
-  const running = applier.run(abort.signal);
-  while (!isDrainedTo(applier, streamer, backlog.final)) await sleep(5);
-  const seconds = (performance.now() - started) / 1000;
-  abort.abort();
-  await running;
-  await streamer.stop();
-  const { m, b } = linearRegression(points);
-  return { m, o: b, batches: points.length, events: applier.eventsApplied, seconds, statementsPerBatch: statements / points.length };
+  const result = await applyBacklogCycling(servers, servers.sandbox.target.endpoint, backlog.start, backlog.final, { capSeconds: 600, coalesce });
+  if (!result.drained) throw new Error('the backlog did not drain within 600 s');
+  const { m, o } = fitCosts(result.points);
+  return { m, o, batches: result.points.length, events: result.events, seconds: result.seconds, statementsPerBatch: result.statements / result.points.length };
 }
 
 export async function benchCoalesce(options: { seconds: number; rounds: number }): Promise<void> {
