@@ -22,6 +22,7 @@ export class Checkpointer {
     if (!this.state.isChanged) return;
     try {
       writeStateFile(this.path, this.state.snapshot());
+      this.state.markSaved();
     } catch (error) {
       this.logger.error({ path: this.path, error: errorMessage(error) }, 'cannot write the state file');
     }

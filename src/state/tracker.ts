@@ -50,8 +50,12 @@ export class StateTracker {
   }
 
   snapshot(): MigrationState {
-    this.changed = false;
     return this.state;
+  }
+
+  /** The checkpointer wrote the current state: nothing to save until the next change. */
+  markSaved(): void {
+    this.changed = false;
   }
 
   get isChanged(): boolean {
