@@ -111,6 +111,8 @@ interface TimedBatch {
   readonly lagSeconds: readonly number[];
   /** End-to-end lag of the batch's rows written by the load: target commit − source commit as the load generator saw it. */
   readonly endToEndSeconds: readonly number[];
+  /** Per row event: target commit − the moment the streamer read it. The part of the lag the queueing model describes. */
+  readonly applierSeconds: readonly number[];
 }
 
 /** A running streamer + applier pair (the part of a Ferry under test). */
@@ -164,6 +166,8 @@ class Replay {
         if (batch.size === 0) return;
         const at = now();
         const endToEndSeconds: number[] = [];
+        const applierSeconds: number[] = [];
+        for (const item of this.lastTaken) if (item.kind === 'row') applierSeconds.push(Math.max(0, at - item.receivedAt));
         if (this.load) {
           for (const item of this.lastTaken) {
             if (item.kind !== 'row' || item.type === 'delete') continue;
@@ -171,7 +175,7 @@ class Replay {
             if (committed !== undefined) endToEndSeconds.push(Math.max(0, at - committed));
           }
         }
-        this.batches.push({ at, size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds, endToEndSeconds });
+        this.batches.push({ at, size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds, endToEndSeconds, applierSeconds });
       },
     });
     this.streamer.start(start);
@@ -247,6 +251,7 @@ function lagStats(lags: number[]): LagStats {
 
 const lagsOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.lagSeconds as number[]);
 const endToEndOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.endToEndSeconds as number[]);
+const applierLagOf = (batches: readonly TimedBatch[]): number[] => batches.flatMap((batch) => batch.applierSeconds as number[]);
 
 export interface SteadyRunSpec {
   readonly target: Endpoint;
@@ -289,6 +294,8 @@ export interface SteadyRunResult {
    * the statement number written into them).
    */
   readonly endToEnd: LagStats;
+  /** The same events from the streamer reading them to the target commit: queue wait + write, what o/(1 − m·R) models. */
+  readonly applierLag: LagStats;
   readonly lagP50SecondQuarter: number;
   readonly lagP50LastQuarter: number;
   /** Row events produced but not applied when the load stopped. */
@@ -301,6 +308,8 @@ export interface SteadyRunResult {
   readonly maxBatch: number;
   /** (size, seconds) of every non-empty batch the run wrote, load and drain: the points of the cost fit. */
   readonly points: [number, number][];
+  /** Every batch of the run with its phase and its time from the window's start, for offline analysis (batch-sweep-batches.csv). */
+  readonly batchLog: readonly { readonly t: number; readonly phase: 'warmup' | 'window' | 'drain'; readonly size: number; readonly seconds: number }[];
   readonly snapshot: TuningSnapshot | undefined;
   readonly catchUpSeconds: number;
   readonly loadErrors: number;
@@ -383,6 +392,7 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       appliedRate: appliedInWindow / duration,
       lag: lagStats(lagsOf(window)),
       endToEnd: lagStats(endToEndOf(window)),
+      applierLag: lagStats(applierLagOf(window)),
       lagP50SecondQuarter,
       lagP50LastQuarter,
       backlogAtStop,
@@ -392,6 +402,12 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       meanBatch: sizes.length ? mean(sizes) : NaN,
       maxBatch: sizes.length ? Math.max(...sizes) : NaN,
       points: replay.batches.map((batch) => [batch.size, batch.seconds]),
+      batchLog: replay.batches.map((batch) => ({
+        t: batch.at - windowStart,
+        phase: batch.at < windowStart ? 'warmup' : batch.at <= windowEnd ? 'window' : 'drain',
+        size: batch.size,
+        seconds: batch.seconds,
+      })),
       snapshot,
       catchUpSeconds,
       loadErrors: load.errors,
@@ -533,7 +549,7 @@ export async function applyBacklogCycling(
   let step = 0;
   const points: [number, number][] = [];
   let statements = 0;
-  const sizer: BinlogBatchSizer = { nextBatchSize: () => PROBE_SIZES[step++ % PROBE_SIZES.length]!, recordBatch: () => undefined, recordArrivals: () => undefined };
+  const sizer: BinlogBatchSizer = { nextBatchSize: () => PROBE_SIZES[step++ % PROBE_SIZES.length]!, recordBatch: () => undefined };
   const streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
   const applier = new BinlogApplier({
     target, source: streamer, tables: servers.tables, sizer, start, logger: silentLogger(), coalesce: options.coalesce ?? true,

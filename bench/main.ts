@@ -5,6 +5,7 @@ import { benchApply } from './apply.js';
 import { benchBatchSweep } from './batch-sweep.js';
 import { benchCoalesce } from './coalesce.js';
 import { benchCopy } from './copy.js';
+import type { SizerSpec } from './apply-harness.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
 
@@ -35,9 +36,29 @@ program
   .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
   .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
   .option('--seconds <n>', 'measured seconds per run (default 7, quick 5)')
-  .action((options: { quick?: boolean; seconds?: string }) =>
-    benchBatchSweep({ quick: options.quick ?? false, ...(options.seconds ? { seconds: Number(options.seconds) } : {}) }),
+  .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)')
+  .option('--sizers <list>', 'sizers to run, e.g. adaptive,100,1000 (default adaptive,1,10,100,1000)')
+  .option('--no-burst', 'skip the 50,000-row burst')
+  .action((options: { quick?: boolean; seconds?: string; latencies?: string; sizers?: string; burst: boolean }) =>
+    benchBatchSweep({
+      quick: options.quick ?? false,
+      ...(options.seconds ? { seconds: Number(options.seconds) } : {}),
+      ...(options.latencies ? { latencies: options.latencies.split(',').map((item) => Number(item.trim())).filter((value) => Number.isFinite(value) && value >= 0) } : {}),
+      ...(options.sizers ? { sizers: parseSizers(options.sizers) } : {}),
+      noBurst: !options.burst,
+    }),
   );
+
+/** "adaptive,100,1000" → ['adaptive', 100, 1000]; anything else is an error, not a silent skip. */
+function parseSizers(text: string): SizerSpec[] {
+  return text.split(',').map((item) => {
+    const trimmed = item.trim();
+    if (trimmed === 'adaptive') return 'adaptive';
+    const size = Number(trimmed);
+    if (!Number.isInteger(size) || size < 1) throw new Error(`--sizers: "${trimmed}" is neither "adaptive" nor a batch size`);
+    return size;
+  });
+}
 
 program
   .command('coalesce')

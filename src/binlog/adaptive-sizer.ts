@@ -33,17 +33,18 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
     return this.controller.nextBatchSize(now, backlog);
   }
 
-  /**
-   * Receipt counts are not R: under backpressure they fall to the applied rate. R comes from the
-   * events' source stamps (recordSourceEvents) instead, so this is deliberately a no-op.
-   */
-  recordArrivals(): void {}
+  recordSourceTransaction(items: number): void {
+    this.controller.recordSourceTransaction(items);
+  }
 
   recordSourceEvents(sourceSecond: number, events: number, now: number): void {
     this.sourceRate.record(sourceSecond, events, now);
   }
 
-  /** Hands the controller the source's rate as arrivals spread over the time since the last call. */
+  /**
+   * Hands the controller the source's rate (not receipt counts: under backpressure those fall to
+   * the applied rate) as arrivals spread over the time since the last call.
+   */
   private feedArrivals(now: number, caughtUp: boolean): void {
     const elapsed = now - this.fedUntil;
     if (elapsed <= 0) return;

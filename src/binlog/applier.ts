@@ -25,9 +25,10 @@ export interface ItemSource {
 export interface BinlogBatchSizer {
   nextBatchSize(now: number, backlog?: number): number;
   recordBatch(size: number, seconds: number, now: number): void;
-  recordArrivals(events: number, now: number): void;
   /** Row events stamped `sourceSecond` on the source, as they are written (see tuning/source-rate.ts). */
   recordSourceEvents?(sourceSecond: number, events: number, now: number): void;
+  /** A whole source transaction of `items` stream items (its row events and its commit) was taken. */
+  recordSourceTransaction?(items: number): void;
 }
 
 export class FixedBinlogBatchSizer implements BinlogBatchSizer {
@@ -36,7 +37,6 @@ export class FixedBinlogBatchSizer implements BinlogBatchSizer {
     return this.size;
   }
   recordBatch(): void {}
-  recordArrivals(): void {}
 }
 
 export interface AppliedBatch {
@@ -75,6 +75,8 @@ export class BinlogApplier {
   /** Source time of the last row event applied, and whether the queue was empty after it. */
   private lastEventTime = 0;
   private caughtUp = true;
+  /** Row events of the source transaction whose commit has not been taken yet (it can span batches). */
+  private rowsInOpenTransaction = 0;
   private busy = false;
   eventsApplied = 0;
   batchesApplied = 0;
@@ -96,11 +98,7 @@ export class BinlogApplier {
   /** Applies batches until the signal aborts; rejects on a target error that retries did not cure. */
   async run(signal: AbortSignal): Promise<void> {
     try {
-      let arrivalsCounted = this.options.source.stats.rowsReceived;
       while (!signal.aborted) {
-        const received = this.options.source.stats.rowsReceived;
-        this.options.sizer.recordArrivals(received - arrivalsCounted, now());
-        arrivalsCounted = received;
         const size = this.options.sizer.nextBatchSize(now(), this.options.source.queuedItems);
         const items = await this.options.source.take(size, 100);
         if (items.length === 0) {
@@ -141,7 +139,12 @@ export class BinlogApplier {
         changes.push(item);
         timestamps.push(commitTimeEstimate(item));
         perSourceSecond.set(item.timestamp, (perSourceSecond.get(item.timestamp) ?? 0) + 1);
-      } else position = item.position;
+        this.rowsInOpenTransaction++;
+      } else {
+        position = item.position;
+        this.options.sizer.recordSourceTransaction?.(this.rowsInOpenTransaction + 1);
+        this.rowsInOpenTransaction = 0;
+      }
     }
     const filtered = this.options.rowFilters?.size
       ? await applyRowFilters(await this.openConnection(), changes, this.options.tables, this.options.rowFilters)

@@ -65,7 +65,8 @@ export class Metrics {
     gauge('tideferry_tuning_arrival_rate', 'R: row events arriving per second', tuning((s) => s.arrivalRate));
     gauge('tideferry_tuning_utilisation', 'm·R: share of the target the binlog needs; 1 means no batch size keeps up', tuning((s) => s.utilisation));
     gauge('tideferry_tuning_optimal_batch_size', 'B* = o·R / (1 − m·R), before clamping', tuning((s) => (Number.isFinite(s.optimalBatchSize) ? s.optimalBatchSize : -1)));
-    gauge('tideferry_tuning_batch_size', 'Binlog batch size in force (the base the controller varies around)', tuning((s) => s.batchSize));
+    gauge('tideferry_tuning_batch_size', 'Binlog batch size in force: twice B*, never below one source transaction', tuning((s) => s.batchSize));
+    gauge('tideferry_tuning_source_transaction_items', '95th percentile of recent source transactions, in items (rows + commit): the batch size floor', tuning((s) => s.sourceTransactionSize));
     gauge('tideferry_tuning_predicted_lag_seconds', 'Steady-state lag the model predicts, o / (1 − m·R)', tuning((s) => (Number.isFinite(s.predictedLagSeconds) ? s.predictedLagSeconds : -1)));
     gauge('tideferry_tuning_fit_r_squared', 'R² of the least-squares fit of batch time on batch size', tuning((s) => s.fitRSquared));
     gauge('tideferry_target_saturated', '1 while m·R is over the saturation bound (the row copy yields)', tuning((s) => (s.saturated ? 1 : 0)));

@@ -1,3 +1,4 @@
+import { coefficientOfVariation, quantile } from 'simple-statistics';
 import { ArrivalRateEstimator, type ArrivalRateEstimatorOptions } from './arrival-rate.js';
 import { CostEstimator, type CostEstimate, type CostEstimatorOptions } from './cost-estimator.js';
 import { ProbeCycle } from './probe-cycle.js';
@@ -20,14 +21,45 @@ export interface BatchSizeControllerOptions {
   /** Deliberate ± variation around the base size, to keep m and o identifiable. Default 0.25; 0 disables. */
   readonly probeSpread?: number;
   /**
-   * The base size aims at B*·(1 + headroom). Default 0.25, equal to the
-   * default hysteresis, so that the base never rests below B*: a base below
-   * B* cannot keep up, and the backlog (and lag) grows until the drain rule
-   * steps in, while a base above B* costs nothing, because the applier takes
-   * only what is queued, and in steady state that is about B*. Measured with
-   * the simulation of test/unit/tuning (5 cost/rate pairs × 5 seeds, 1000
-   * batches each): the mean lag ran at 1.60–2.09× o/(1 − m·R) with headroom 0,
-   * and at 1.60–1.82× with 0.25.
+   * Probing runs only while the sizes actually written lack variation: their
+   * coefficient of variation over the last probeWindow batches is below this.
+   * Default 0.15 (the ±25% cycle alone gives about 0.2). In steady state the
+   * applier takes what is queued, and that varies by itself from batch to
+   * batch; a probe below it would only leave events behind for one more
+   * write, which is lag. Sizes stop varying when every batch is full (a
+   * drain, saturation at max), and that is when m and o need the probe.
+   */
+  readonly probeBelowVariation?: number;
+  /** Batches over which probeBelowVariation is judged. Default 30. */
+  readonly probeWindow?: number;
+  /**
+   * The base size is never below this quantile of the recent source
+   * transactions' sizes (in stream items: rows and the commit). Default 0.95.
+   * A source transaction reaches the binlog at once, at its commit; a batch
+   * that cuts one leaves the rest of it a whole write behind, for no gain.
+   * B* is a fluid figure (events spread evenly in time) and falls below one
+   * transaction at low rates. 0 disables.
+   */
+  readonly transactionQuantile?: number;
+  /** Recent source transactions the quantile is taken over. Default 200. */
+  readonly transactionWindow?: number;
+  /**
+   * The base size aims at B*·(1 + headroom). Default 1: twice B*.
+   *
+   * B* is the mean of what arrives during one write, and what arrives
+   * fluctuates around it; the applier takes only what is queued, so in steady
+   * state its batches average about B* whatever the base above it. A base at
+   * or near B* cuts every above-average batch and leaves the rest a whole
+   * write behind: lag, for nothing. Measured (`npm run bench -- batch-sweep
+   * --quick`, adaptive against fixed 1000, which takes everything queued):
+   * with headroom 0.25 and the ±25% probe in every batch, adaptive's p99 lag
+   * was 1.7–4× fixed 1000's below capacity; see bench/results. Twice B*
+   * passes nearly every fluctuation (at B* = 10 with Poisson arrivals, a
+   * write sees more than 20 arrivals about one time in 300) and still bounds
+   * the target transaction and the queue.
+   *
+   * It must be at least the hysteresis, so that the base never rests below
+   * B*: a base below B* cannot keep up.
    */
   readonly headroom?: number;
   /**
@@ -70,6 +102,8 @@ export interface TuningSnapshot {
   readonly optimalBatchSize: number;
   /** The current base size (what nextBatchSize varies around when probing). */
   readonly batchSize: number;
+  /** The transactionQuantile of recent source transactions, in items; the base size's floor. 0 before any. */
+  readonly sourceTransactionSize: number;
   /** o / (1 − m·R); Infinity when m·R ≥ 1. */
   readonly predictedLagSeconds: number;
   readonly fitRSquared: number;
@@ -90,7 +124,8 @@ export interface TuningSnapshot {
  * the streamer reports arrivals through recordArrivals. Pure: the caller
  * passes the time, in seconds, to every method.
  *
- * The base size follows clamp(⌈B*·(1 + headroom)⌉) with hysteresis. It
+ * The base size follows clamp(max(⌈B*·(1 + headroom)⌉, a source
+ * transaction)) with hysteresis. It
  * moves only on an identifiable estimate (a guess of m and o would move it on
  * nothing), except that saturation sends it to max at once: when no size
  * keeps up, the largest batches spend the least on per-write overhead.
@@ -110,6 +145,13 @@ export class BatchSizeController {
   private readonly arrivals: ArrivalRateEstimator;
   private readonly saturation: SaturationDetector;
   private readonly probe: ProbeCycle;
+  private readonly probeBelowVariation: number;
+  private readonly probeWindow: number;
+  private readonly recentSizes: number[] = [];
+  private readonly transactionQuantile: number;
+  private readonly transactionWindow: number;
+  private readonly recentTransactions: number[] = [];
+  private transactionFloor = 0;
   private baseSize: number;
 
   constructor(options: BatchSizeControllerOptions) {
@@ -125,7 +167,7 @@ export class BatchSizeController {
     this.min = options.min;
     this.max = options.max;
     this.hysteresis = options.hysteresis ?? 0.25;
-    this.headroom = options.headroom ?? 0.25;
+    this.headroom = options.headroom ?? 1;
     this.drainFactor = options.drainFactor ?? 2;
     this.queueBatches = options.queueBatches ?? 4;
     this.warmupBatches = options.warmupBatches ?? 20;
@@ -134,13 +176,29 @@ export class BatchSizeController {
     this.arrivals = new ArrivalRateEstimator(options.arrivals);
     this.saturation = new SaturationDetector({ bound: options.saturationBound, exitMargin: options.saturationExitMargin });
     this.probe = new ProbeCycle(options.probeSpread ?? 0.25);
+    this.probeBelowVariation = options.probeBelowVariation ?? 0.15;
+    this.probeWindow = Math.max(2, options.probeWindow ?? 30);
+    this.transactionQuantile = options.transactionQuantile ?? 0.95;
+    this.transactionWindow = Math.max(1, options.transactionWindow ?? 200);
     this.baseSize = this.clamp(options.initial);
   }
 
   /** The applier wrote a batch of `size` events in `seconds` (the write and commit only, not the wait for events). */
   recordBatch(size: number, seconds: number, now: number): void {
     this.costs.observe(size, seconds, now);
+    if (size > 0) {
+      this.recentSizes.push(size);
+      if (this.recentSizes.length > this.probeWindow) this.recentSizes.shift();
+    }
     this.reconsider(now);
+  }
+
+  /** A source transaction of `items` stream items (its row events and its commit) reached the applier. */
+  recordSourceTransaction(items: number): void {
+    if (!(items > 0) || this.transactionQuantile <= 0) return;
+    this.recentTransactions.push(items);
+    if (this.recentTransactions.length > this.transactionWindow) this.recentTransactions.shift();
+    this.transactionFloor = Math.ceil(quantile(this.recentTransactions, this.transactionQuantile));
   }
 
   /**
@@ -166,7 +224,13 @@ export class BatchSizeController {
     // Draining probes too: a long drain at max would otherwise fill the cost window with one size.
     const draining = backlog !== undefined && backlog > this.drainFactor * this.baseSize;
     const around = draining ? this.clamp(backlog) : this.baseSize;
-    return this.clamp(this.probe.next(around, backlog));
+    return this.needsProbe() ? this.clamp(this.probe.next(around, backlog)) : around;
+  }
+
+  /** Whether the recent batch sizes vary too little for the cost fit (see probeBelowVariation). */
+  private needsProbe(): boolean {
+    if (this.recentSizes.length < this.probeWindow) return true;
+    return coefficientOfVariation(this.recentSizes) < this.probeBelowVariation;
   }
 
   /**
@@ -191,6 +255,7 @@ export class BatchSizeController {
     const common = {
       arrivalRate,
       batchSize: this.baseSize,
+      sourceTransactionSize: this.transactionFloor,
       samples: this.costs.sampleCount,
       saturated: this.saturation.saturated,
       queueBound: this.queueBound(),
@@ -239,7 +304,7 @@ export class BatchSizeController {
     // instead, so the next burst does not start from min.
     if (arrivalRate === 0 || !estimate.identifiable) return { estimate, arrivalRate };
 
-    const target = this.clamp(ceilingOf(optimalBatchSize(m, o, arrivalRate) * (1 + this.headroom)));
+    const target = this.clamp(Math.max(ceilingOf(optimalBatchSize(m, o, arrivalRate) * (1 + this.headroom)), this.transactionFloor));
     if (Math.abs(target - this.baseSize) > this.hysteresis * this.baseSize) this.baseSize = target;
     return { estimate, arrivalRate };
   }

@@ -114,6 +114,8 @@ describe('live migration under write load', () => {
     assert.equal(response.status, 202);
     const summary = await running;
     assert.ok(summary.verifiedRows !== undefined);
+    // Adaptive sizing (the default): the applier told the sizer the source transactions it saw (rows + commit: at least 2 items).
+    assert.ok((summary.tuning?.sourceTransactionSize ?? 0) >= 2, `source transaction size ${summary.tuning?.sourceTransactionSize}`);
     const metrics = await (await fetch(`${ferry.httpUrl}/metrics`).catch(() => undefined))?.text();
     assert.equal(metrics, undefined, 'the listener is closed after the run');
     await assertIdentical();

@@ -5,7 +5,7 @@ import { seededRandom } from './seeded-random.js';
 import { ApplierSimulation, SimulatedTarget } from './simulated-target.js';
 
 const MAX = 5000;
-const HEADROOM = 0.25;
+const HEADROOM = 1;
 const HYSTERESIS = 0.25;
 
 interface Scenario {
@@ -39,7 +39,7 @@ function trueTarget(perEventSeconds: number, perBatchSeconds: number, arrivalRat
 }
 
 function assertFollowsFormula(snapshot: TuningSnapshot, perEventSeconds: number, perBatchSeconds: number, arrivalRate: number): void {
-  // Exactly, against its own estimates: the base is within the hysteresis band of clamp(⌈B*·1.25⌉).
+  // Exactly, against its own estimates: the base is within the hysteresis band of clamp(⌈B*·(1 + HEADROOM)⌉).
   const ownTarget = Math.min(MAX, Math.ceil(snapshot.optimalBatchSize * (1 + HEADROOM)));
   assert.ok(
     Math.abs(ownTarget - snapshot.batchSize) <= HYSTERESIS * snapshot.batchSize,

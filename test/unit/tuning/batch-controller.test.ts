@@ -27,7 +27,8 @@ function writeBatches(controller: BatchSizeController, count: number, now: numbe
 
 /** A controller that has watched `perSecond` arrivals for 20 s and 40 batches; returns it at t = 20. */
 function warmedUp(perSecond: number, options: Partial<BatchSizeControllerOptions> = {}): BatchSizeController {
-  const controller = new BatchSizeController({ min: 1, max: 10_000, initial: 50, ...options });
+  // headroom 0.25 keeps the sizes below easy to check by hand; the default (1) has its own test.
+  const controller = new BatchSizeController({ min: 1, max: 10_000, initial: 50, headroom: 0.25, ...options });
   controller.recordArrivals(0, 0);
   arrive(controller, perSecond, 0, 20);
   writeBatches(controller, 40, 20);
@@ -65,6 +66,7 @@ describe('BatchSizeController', () => {
     assert.equal(snapshot.saturated, false);
 
     assert.equal(warmedUp(10_000, { headroom: 0 }).snapshot(20).batchSize, 100);
+    assert.equal(warmedUp(10_000, { headroom: undefined }).snapshot(20).batchSize, 200, 'by default, twice B*');
   });
 
   it('moves the base size only beyond the hysteresis', () => {
@@ -126,14 +128,14 @@ describe('BatchSizeController', () => {
   });
 
   it('cycles base, below, above when probing, and not at all with probeSpread 0', () => {
-    const probing = warmedUp(10_000);
+    const probing = warmedUp(10_000, { probeBelowVariation: 1 });
     assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => probing.nextBatchSize(20)), [125, 94, 156, 125, 94, 156]);
     const steady = warmedUp(10_000, { probeSpread: 0 });
     assert.deepEqual([1, 2, 3].map(() => steady.nextBatchSize(20)), [125, 125, 125]);
   });
 
   it('probes below what is queued when that is less than the base', () => {
-    const controller = warmedUp(10_000);
+    const controller = warmedUp(10_000, { probeBelowVariation: 1 });
     assert.equal(controller.nextBatchSize(20, 110), 125);
     assert.equal(controller.nextBatchSize(20, 110), 83, 'three quarters of the 110 queued, not of the base');
     assert.equal(controller.nextBatchSize(20, 110), 156);
@@ -154,13 +156,45 @@ describe('BatchSizeController', () => {
         assert.equal(snapshot.batchSize, 300, 'a guess does not move the base');
       } else {
         assert.equal(snapshot.identifiable, true);
-        assert.equal(snapshot.batchSize, 125);
+        assert.equal(snapshot.batchSize, 200, 'B* = 100, twice that by default');
       }
     }
   });
 
+  it('never sets the base size below one source transaction (its 95th percentile)', () => {
+    // R = 2000/s: m·R = 0.1, B* = 0.005·2000 / 0.9 ≈ 11.1, target ⌈13.9⌉ = 14.
+    const controller = warmedUp(2000);
+    assert.equal(controller.snapshot(20).batchSize, 14);
+    assert.equal(controller.snapshot(20).sourceTransactionSize, 0);
+    // Source transactions of 41 items (40 rows and the commit), one in ten of 81.
+    for (let index = 0; index < 100; index++) controller.recordSourceTransaction(index % 10 === 9 ? 81 : 41);
+    const snapshot = controller.snapshot(20);
+    assert.equal(snapshot.sourceTransactionSize, 81, 'the 95th percentile of 90 × 41 and 10 × 81');
+    assert.equal(snapshot.batchSize, 81);
+    assert.ok(Math.abs(snapshot.optimalBatchSize - 100 / 9) < 0.01, 'B* itself is unchanged');
+    // Transactions far smaller than B* change nothing.
+    const busy = warmedUp(10_000);
+    for (let index = 0; index < 100; index++) busy.recordSourceTransaction(11);
+    assert.equal(busy.snapshot(20).batchSize, 125);
+    // Off.
+    const off = warmedUp(2000, { transactionQuantile: 0 });
+    for (let index = 0; index < 100; index++) off.recordSourceTransaction(41);
+    assert.equal(off.snapshot(20).batchSize, 14);
+  });
+
+  it('probes only while the sizes written vary too little by themselves', () => {
+    // warmedUp wrote sizes 80, 100, 120, 140 in turn: a coefficient of variation of 0.2.
+    const varied = warmedUp(10_000);
+    assert.deepEqual([1, 2, 3].map(() => varied.nextBatchSize(20, 110)), [125, 125, 125], 'no probe: nothing is left behind');
+    const uniform = warmedUp(10_000, { probeBelowVariation: 0.15 });
+    for (let index = 0; index < 30; index++) uniform.recordBatch(125, writeSeconds(125), 20);
+    assert.deepEqual([1, 2, 3].map(() => uniform.nextBatchSize(20)), [125, 94, 156], 'every batch full at 125: probe');
+    for (let index = 0; index < 30; index++) uniform.recordBatch(index % 2 ? 90 : 130, writeSeconds(index % 2 ? 90 : 130), 20);
+    assert.deepEqual([1, 2].map(() => uniform.nextBatchSize(20)), [125, 125], 'varied again: the probe stops');
+  });
+
   it('keeps the base size through an idle spell, and drains a burst in large batches', () => {
-    const controller = warmedUp(10_000, { max: 2000 });
+    const controller = warmedUp(10_000, { max: 2000, probeBelowVariation: 1 });
     assert.equal(controller.snapshot(20).batchSize, 125);
     const idle = controller.snapshot(60);
     assert.equal(idle.arrivalRate, 0);
