@@ -35,7 +35,7 @@ program
   .command('batch-sweep')
   .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
   .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
-  .option('--seconds <n>', 'measured seconds per run (default 7, quick 5)')
+  .option('--seconds <n>', 'measured seconds per run (default 12, quick 5)')
   .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)')
   .option('--sizers <list>', 'sizers to run, e.g. adaptive,100,1000 (default adaptive,1,10,100,1000)')
   .option('--no-burst', 'skip the 50,000-row burst')

@@ -44,6 +44,7 @@ export interface AppliedBatch {
   readonly size: number;
   /** Target statements the batch became (after joining runs). */
   readonly statements: number;
+  /** The applier's busy time for the batch: building its statements and writing them (T = m·b + o). */
   readonly seconds: number;
   /** Per row event: seconds from its source commit to its apply on the target. */
   readonly lagSeconds: readonly number[];
@@ -130,6 +131,9 @@ export class BinlogApplier {
   }
 
   private async applyBatch(items: readonly StreamItem[]): Promise<void> {
+    // T is the applier's whole busy time for the batch: turning events into statements costs per
+    // event too, and the next batch cannot start before it is done. Only waiting for events is left out.
+    const started = process.hrtime.bigint();
     const changes: RowChange[] = [];
     const timestamps: number[] = [];
     let position: BinlogPosition | undefined;
@@ -150,10 +154,8 @@ export class BinlogApplier {
       ? await applyRowFilters(await this.openConnection(), changes, this.options.tables, this.options.rowFilters)
       : changes;
     const statements = planStatements(filtered, this.options.tables, { coalesce: this.options.coalesce ?? true });
-    let seconds = 0;
-    if (statements.length > 0) {
-      seconds = await this.write(statements);
-    }
+    if (statements.length > 0) await this.write(statements);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const appliedAt = now();
     this.options.sizer.recordBatch(changes.length, seconds, appliedAt);
     for (const [second, events] of perSourceSecond) this.options.sizer.recordSourceEvents?.(second, events, appliedAt);
@@ -171,15 +173,14 @@ export class BinlogApplier {
     });
   }
 
-  /** One round trip: the batch's statements inside one transaction. Returns the write time. */
-  private async write(statements: readonly string[]): Promise<number> {
+  /** One round trip: the batch's statements inside one transaction. */
+  private async write(statements: readonly string[]): Promise<void> {
     const sql = `START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`;
     for (let attempt = 1; ; attempt++) {
       try {
         const connection = await this.openConnection();
-        const start = process.hrtime.bigint();
         await connection.query(sql);
-        return Number(process.hrtime.bigint() - start) / 1e9;
+        return;
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
         await this.connection?.query('ROLLBACK').catch(() => undefined);
