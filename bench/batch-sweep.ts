@@ -13,6 +13,7 @@ import {
   type SizerSpec, type SteadyRunResult,
 } from './apply-harness.js';
 import { median } from 'simple-statistics';
+import { fitLineRobustly } from '../src/tuning/robust-line-fit.js';
 import { renderPanelGrid, svgToPng, type Panel } from './plot.js';
 import { markdownTable, OUT_DIR, writeResults, type Record as ResultRecord } from './report.js';
 
@@ -61,6 +62,12 @@ interface LatencyResult {
   readonly bursts: BurstRunResult[];
   /** Least squares over every batch of every fixed-size steady run at this latency. */
   readonly fit: { m: number; o: number; n: number };
+  /**
+   * The engine's own estimator (the robust fit of src/tuning) over the same fixed-size runs'
+   * batches, warm-up and window: what the engine would conclude from all that data. Against
+   * `fit` it shows how much of the time the trimmed slow writes carry.
+   */
+  readonly robustFit: { m: number; o: number; kept: number; n: number; meanOverRobust: number };
 }
 
 /**
@@ -160,7 +167,10 @@ export async function benchBatchSweep(options: BatchSweepOptions): Promise<void>
         const fixedPoints = scenarios.flatMap((scenario) => [...scenario.runs.values()].filter((run) => run.sizer !== 'adaptive').flatMap((run) => run.points));
         const fit = fitCosts(fixedPoints);
         log(`least squares over the fixed-size runs at ${latencyMs} ms: m ${us(fit.m)} µs, o ${ms(fit.o)} ms (${fit.n} batches)`);
-        results.push({ latencyMs, probe, capacity, rates, rateNotes: notes, scenarios, bursts, fit });
+        const robustFit = robustCosts(scenarios.flatMap((scenario) => [...scenario.runs.values()].filter((run) => run.sizer !== 'adaptive')
+          .flatMap((run) => run.batchLog.filter((batch) => batch.phase !== 'drain').map((batch): [number, number] => [batch.size, batch.seconds]))));
+        log(`the engine's robust fit over the same runs (drain left out): m ${us(robustFit.m)} µs, o ${ms(robustFit.o)} ms, ${robustFit.kept} of ${robustFit.n} batches kept; mean T ÷ its prediction ${ratio(robustFit.meanOverRobust)}`);
+        results.push({ latencyMs, probe, capacity, rates, rateNotes: notes, scenarios, bursts, fit, robustFit });
       } finally {
         await via.stop();
       }
@@ -303,6 +313,16 @@ function scenarioChecks(latency: LatencyResult, scenario: Scenario): { label: st
   } else {
     checks.push(['m and o within 15% of LSQ', { verdict: 'FAIL', detail: 'the controller had no estimate' }]);
   }
+  // 5c. Against the engine's own estimator over the same fixed-size batches: the online estimate
+  // (a window of its own batches near its operating point) against what the estimator makes of
+  // all the fixed runs. The gap to check 5 is then the slow writes the robust fit trims.
+  if (snapshot?.hasEstimate && Number.isFinite(latency.robustFit.m)) {
+    const mError = snapshot.perEventSeconds / latency.robustFit.m - 1;
+    const oError = snapshot.perBatchSeconds / latency.robustFit.o - 1;
+    checks.push(['m and o within 15% of the robust fit over the fixed runs', { verdict: verdictOf(Math.abs(mError) <= 0.15 && Math.abs(oError) <= 0.15), detail: `m ${us(snapshot.perEventSeconds)} vs ${us(latency.robustFit.m)} µs (${(mError * 100).toFixed(0)}%), o ${ms(snapshot.perBatchSeconds)} vs ${ms(latency.robustFit.o)} ms (${(oError * 100).toFixed(0)}%); the robust fit kept ${latency.robustFit.kept} of ${latency.robustFit.n} batches, and the mean write took ×${ratio(latency.robustFit.meanOverRobust)} what it predicts` }]);
+  } else {
+    checks.push(['m and o within 15% of the robust fit over the fixed runs', { verdict: 'n/a', detail: 'no estimate' }]);
+  }
   // 5b. The same against the fixed-size runs at this operating point: those that kept up at this R
   // (warm-up and window, not the drain after the load stops). On a machine whose cores the servers,
   // the load and tideferry share, m depends on the load, so the pooled fit mixes operating points;
@@ -319,6 +339,14 @@ function scenarioChecks(latency: LatencyResult, scenario: Scenario): { label: st
     checks.push(['m and o within 15% of LSQ at this R', { verdict: 'n/a', detail: 'no fixed size kept up at this R, or no estimate' }]);
   }
   return { label: `${latency.latencyMs} ms/dir, R ${scenario.rate}/s`, checks };
+}
+
+/** The engine's estimator (robust-line-fit.ts, with CostEstimator's settings) over many batches at once. */
+function robustCosts(points: [number, number][]): LatencyResult['robustFit'] {
+  const fit = fitLineRobustly(points, { outlierThreshold: 3.5, minimumPoints: 5, maximumPasses: 3, minimumXVariation: 0.05 });
+  const predicted = points.reduce((sum, [size]) => sum + fit.slope * size + fit.intercept, 0);
+  const measured = points.reduce((sum, [, seconds]) => sum + seconds, 0);
+  return { m: fit.slope, o: fit.intercept, kept: fit.inliers.length, n: points.length, meanOverRobust: measured / predicted };
 }
 
 const SIZE_BANDS: readonly [number, number][] = [[1, 1], [2, 12], [13, 40], [41, 120], [121, 400], [401, 1000], [1001, Infinity]];
@@ -439,6 +467,8 @@ function writeOutputs(results: readonly LatencyResult[], settings: RunSettings):
   lines.push(markdownTable(records.filter((record) => record['sizer'] === 'adaptive').map((record) => pick(record, adaptiveColumns))));
   lines.push('');
   lines.push('Least squares per latency over the fixed-size runs: ' + results.map((latency) => `${latency.latencyMs} ms/dir: m ${us(latency.fit.m)} µs, o ${ms(latency.fit.o)} ms (${latency.fit.n} batches)`).join('; ') + '.');
+  lines.push('');
+  lines.push(`The engine's robust fit (src/tuning/robust-line-fit.ts, CostEstimator's settings) over the same fixed-size runs, drain left out: ` + results.map((latency) => `${latency.latencyMs} ms/dir: m ${us(latency.robustFit.m)} µs, o ${ms(latency.robustFit.o)} ms (kept ${latency.robustFit.kept} of ${latency.robustFit.n} batches; mean write ×${ratio(latency.robustFit.meanOverRobust)} its prediction)`).join('; ') + '. The difference from least squares is the slow writes the robust fit trims: they are few, but long, and more often the large batches.');
   lines.push('');
   lines.push('## Write time by batch size (every batch of the fixed-size runs, warm-up and window)');
   lines.push('');
