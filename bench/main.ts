@@ -1,6 +1,6 @@
 // `npm run bench -- <scenario> [options]`: the benchmarks. Each prints a table and writes
 // CSV/markdown (and plots where there are any) under bench/out/.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { benchApply } from './apply.js';
 import { benchBatchSweep } from './batch-sweep.js';
 import { benchCoalesce } from './coalesce.js';
@@ -36,27 +36,35 @@ program
   .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
   .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
   .option('--seconds <n>', 'measured seconds per run (default 12, quick 5)')
-  .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)')
-  .option('--sizers <list>', 'sizers to run, e.g. adaptive,100,1000 (default adaptive,1,10,100,1000)')
+  .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)', parseLatencies)
+  .option('--sizers <list>', 'sizers to run, e.g. adaptive,100,1000 (default adaptive,1,10,100,1000)', parseSizers)
   .option('--no-burst', 'skip the 50,000-row burst')
-  .action((options: { quick?: boolean; seconds?: string; latencies?: string; sizers?: string; burst: boolean }) =>
+  .action((options: { quick?: boolean; seconds?: string; latencies?: number[]; sizers?: SizerSpec[]; burst: boolean }) =>
     benchBatchSweep({
       quick: options.quick ?? false,
       ...(options.seconds ? { seconds: Number(options.seconds) } : {}),
-      ...(options.latencies ? { latencies: options.latencies.split(',').map((item) => Number(item.trim())).filter((value) => Number.isFinite(value) && value >= 0) } : {}),
-      ...(options.sizers ? { sizers: parseSizers(options.sizers) } : {}),
+      ...(options.latencies ? { latencies: options.latencies } : {}),
+      ...(options.sizers ? { sizers: options.sizers } : {}),
       noBurst: !options.burst,
     }),
   );
 
-/** "adaptive,100,1000" → ['adaptive', 100, 1000]; anything else is an error, not a silent skip. */
+// A typo in a list is an error that names the item (commander prints it, no stack), not a silent skip.
 function parseSizers(text: string): SizerSpec[] {
   return text.split(',').map((item) => {
     const trimmed = item.trim();
     if (trimmed === 'adaptive') return 'adaptive';
     const size = Number(trimmed);
-    if (!Number.isInteger(size) || size < 1) throw new Error(`--sizers: "${trimmed}" is neither "adaptive" nor a batch size`);
+    if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`"${trimmed}" is neither "adaptive" nor a batch size.`);
     return size;
+  });
+}
+
+function parseLatencies(text: string): number[] {
+  return text.split(',').map((item) => {
+    const latency = Number(item.trim());
+    if (item.trim() === '' || !Number.isFinite(latency) || latency < 0) throw new InvalidArgumentError(`"${item.trim()}" is not a latency in milliseconds.`);
+    return latency;
   });
 }
 
