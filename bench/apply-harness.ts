@@ -306,14 +306,17 @@ export interface SteadyRunResult {
   readonly batches: number;
   readonly meanBatch: number;
   readonly maxBatch: number;
-  /** (size, seconds) of every non-empty batch the run wrote, load and drain: the points of the cost fit. */
-  readonly points: [number, number][];
   /** Every batch of the run with its phase and its time from the window's start, for offline analysis (batch-sweep-batches.csv). */
   readonly batchLog: readonly { readonly t: number; readonly phase: 'warmup' | 'window' | 'drain'; readonly size: number; readonly seconds: number }[];
   readonly snapshot: TuningSnapshot | undefined;
   readonly catchUpSeconds: number;
   readonly loadErrors: number;
   readonly statementsPerTransaction: number;
+}
+
+/** (size, seconds) of a run's batches, the points of a cost fit; the drain after the load stops only if asked. */
+export function costPoints(run: Pick<SteadyRunResult, 'batchLog'>, options: { withDrain: boolean }): [number, number][] {
+  return run.batchLog.filter((batch) => options.withDrain || batch.phase !== 'drain').map((batch) => [batch.size, batch.seconds]);
 }
 
 /** One steady-load run: warm-up, a measured window, then stop the load and time the drain. */
@@ -401,7 +404,6 @@ export async function runSteady(servers: BenchServers, spec: SteadyRunSpec): Pro
       batches: window.length,
       meanBatch: sizes.length ? mean(sizes) : NaN,
       maxBatch: sizes.length ? Math.max(...sizes) : NaN,
-      points: replay.batches.map((batch) => [batch.size, batch.seconds]),
       batchLog: replay.batches.map((batch) => ({
         t: batch.at - windowStart,
         phase: batch.at < windowStart ? 'warmup' : batch.at <= windowEnd ? 'window' : 'drain',
@@ -435,7 +437,6 @@ export interface BurstRunResult {
   readonly batches: number;
   readonly meanBatch: number;
   readonly maxBatch: number;
-  readonly points: [number, number][];
   readonly snapshot: TuningSnapshot | undefined;
   readonly catchUpSeconds: number;
 }
@@ -478,7 +479,6 @@ export async function runBurst(servers: BenchServers, spec: { target: Endpoint; 
       batches: batches.length,
       meanBatch: sizes.length ? mean(sizes) : NaN,
       maxBatch: sizes.length ? Math.max(...sizes) : NaN,
-      points: replay.batches.map((batch) => [batch.size, batch.seconds]),
       snapshot,
       catchUpSeconds,
     };

@@ -8,11 +8,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checksums, fitCosts, KEPT_UP_DRAIN_SECONDS, KEPT_UP_LAG_GROWTH_SECONDS, probeCosts, runBurst, runSteady, sizerName,
+  checksums, costPoints, fitCosts, KEPT_UP_DRAIN_SECONDS, KEPT_UP_LAG_GROWTH_SECONDS, probeCosts, runBurst, runSteady, sizerName,
   startBenchServers, stopBenchServers, targetVia, ADAPTIVE, type BenchServers, type BurstRunResult, type CostProbe,
   type SizerSpec, type SteadyRunResult,
 } from './apply-harness.js';
 import { median } from 'simple-statistics';
+import { DEFAULT_COST_FIT } from '../src/tuning/cost-estimator.js';
 import { fitLineRobustly } from '../src/tuning/robust-line-fit.js';
 import { renderPanelGrid, svgToPng, type Panel } from './plot.js';
 import { markdownTable, OUT_DIR, writeResults, type Record as ResultRecord } from './report.js';
@@ -164,11 +165,11 @@ export async function benchBatchSweep(options: BatchSweepOptions): Promise<void>
             log(`   ${burst.sizer.padEnd(9)} drained in ${burst.drainSeconds === undefined ? `>${burstCapSeconds} s (${burst.appliedWithinCap} applied)` : burst.drainSeconds.toFixed(2) + ' s'}, ${Math.round(burst.appliedRate)}/s, lag p99 ${ms(burst.lag.p99)} ms, mean txn ${burst.meanBatch.toFixed(0)}`);
           }
         }
-        const fixedPoints = scenarios.flatMap((scenario) => [...scenario.runs.values()].filter((run) => run.sizer !== 'adaptive').flatMap((run) => run.points));
+        const fixedPoints = scenarios.flatMap((scenario) => [...scenario.runs.values()].filter((run) => run.sizer !== 'adaptive').flatMap((run) => costPoints(run, { withDrain: true })));
         const fit = fitCosts(fixedPoints);
         log(`least squares over the fixed-size runs at ${latencyMs} ms: m ${us(fit.m)} µs, o ${ms(fit.o)} ms (${fit.n} batches)`);
         const robustFit = robustCosts(scenarios.flatMap((scenario) => [...scenario.runs.values()].filter((run) => run.sizer !== 'adaptive')
-          .flatMap((run) => run.batchLog.filter((batch) => batch.phase !== 'drain').map((batch): [number, number] => [batch.size, batch.seconds]))));
+          .flatMap((run) => costPoints(run, { withDrain: false }))));
         log(`the engine's robust fit over the same runs (drain left out): m ${us(robustFit.m)} µs, o ${ms(robustFit.o)} ms, ${robustFit.kept} of ${robustFit.n} batches kept; mean T ÷ its prediction ${ratio(robustFit.meanOverRobust)}`);
         results.push({ latencyMs, probe, capacity, rates, rateNotes: notes, scenarios, bursts, fit, robustFit });
       } finally {
@@ -196,7 +197,7 @@ interface RunSettings {
 function steadyRecord(latency: LatencyResult, scenario: Scenario, run: SteadyRunResult): ResultRecord {
   const snapshot = run.snapshot;
   const bStar = optimal(latency.fit.m, latency.fit.o, run.producedRate);
-  const scenarioFit = fitCosts([...scenario.runs.values()].filter((other) => other.sizer !== 'adaptive').flatMap((other) => other.points));
+  const scenarioFit = fitCosts([...scenario.runs.values()].filter((other) => other.sizer !== 'adaptive').flatMap((other) => costPoints(other, { withDrain: true })));
   return {
     'latency ms/dir': latency.latencyMs,
     'target R': scenario.rate,
@@ -327,10 +328,10 @@ function scenarioChecks(latency: LatencyResult, scenario: Scenario): { label: st
   // (warm-up and window, not the drain after the load stops). On a machine whose cores the servers,
   // the load and tideferry share, m depends on the load, so the pooled fit mixes operating points;
   // each run's own fit is shown to give the spread between runs.
-  const atRate = keptUpFixed.map(({ size, run }) => ({ size, fit: fitCosts(run.batchLog.filter((batch) => batch.phase !== 'drain').map((batch) => [batch.size, batch.seconds])) }))
+  const atRate = keptUpFixed.map(({ size, run }) => ({ size, fit: fitCosts(costPoints(run, { withDrain: false })) }))
     .filter(({ fit }) => Number.isFinite(fit.m));
   if (snapshot?.hasEstimate && atRate.length > 0) {
-    const pooled = fitCosts(keptUpFixed.flatMap(({ run }) => run.batchLog.filter((batch) => batch.phase !== 'drain').map((batch) => [batch.size, batch.seconds] as [number, number])));
+    const pooled = fitCosts(keptUpFixed.flatMap(({ run }) => costPoints(run, { withDrain: false })));
     const mError = snapshot.perEventSeconds / pooled.m - 1;
     const oError = snapshot.perBatchSeconds / pooled.o - 1;
     const perRun = atRate.map(({ size, fit }) => `fixed ${size}: m ${us(fit.m)} µs, o ${ms(fit.o)} ms`).join('; ');
@@ -343,7 +344,7 @@ function scenarioChecks(latency: LatencyResult, scenario: Scenario): { label: st
 
 /** The engine's estimator (robust-line-fit.ts, with CostEstimator's settings) over many batches at once. */
 function robustCosts(points: [number, number][]): LatencyResult['robustFit'] {
-  const fit = fitLineRobustly(points, { outlierThreshold: 3.5, minimumPoints: 5, maximumPasses: 3, minimumXVariation: 0.05 });
+  const fit = fitLineRobustly(points, DEFAULT_COST_FIT);
   const predicted = points.reduce((sum, [size]) => sum + fit.slope * size + fit.intercept, 0);
   const measured = points.reduce((sum, [, seconds]) => sum + seconds, 0);
   return { m: fit.slope, o: fit.intercept, kept: fit.inliers.length, n: points.length, meanOverRobust: measured / predicted };

@@ -7,6 +7,7 @@
 // The row events actually produced (changedRows) are counted in shared memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import mysql from 'mysql2/promise';
+import { seededRandom } from '../src/sandbox/random.js';
 import { SEQUENCE_DIGITS, SEQUENCES_PER_CONNECTION } from './load.js';
 
 export interface LoadWorkerData {
@@ -36,23 +37,12 @@ const control = new Int32Array(data.shared, 0, 2);
 const counters = new Float64Array(data.shared, 8, 3);
 const commitTimes = new Float64Array(data.commitTimes);
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function worker(index: number): Promise<void> {
   const connection = await mysql.createConnection({ socketPath: data.socketPath, user: 'root', multipleStatements: true });
   try {
-    const random = mulberry32(data.seed * 7919 + index);
+    const random = seededRandom(data.seed * 7919 + index);
     const slice = Math.floor(data.rowsPerTable / data.connections);
     const low = 1 + index * slice;
     const n = data.rowsPerStatement;

@@ -1,5 +1,5 @@
 import { coefficientOfVariation, linearRegressionLine, median, rSquared } from 'simple-statistics';
-import { fitLineRobustly, type FitPoint } from './robust-line-fit.js';
+import { fitLineRobustly, type FitPoint, type RobustLineFitOptions } from './robust-line-fit.js';
 
 /** What one write to the target costs, as fitted from the applier's own batches: T = m·b + o. */
 export interface CostEstimate {
@@ -49,6 +49,14 @@ export interface CostEstimatorOptions {
 /** Fewer batches than this and there is no estimate: five points is the least for which a MAD means anything. */
 export const MINIMUM_COST_SAMPLES = 5;
 
+/** The robust fit as CostEstimator runs it by default (also what the benchmarks fit offline with). */
+export const DEFAULT_COST_FIT: RobustLineFitOptions = {
+  outlierThreshold: 3.5,
+  minimumPoints: MINIMUM_COST_SAMPLES,
+  maximumPasses: 3,
+  minimumXVariation: 0.05,
+};
+
 interface BatchSample {
   readonly size: number;
   readonly seconds: number;
@@ -84,8 +92,8 @@ export class CostEstimator {
   constructor(options: CostEstimatorOptions = {}) {
     this.maxSamples = Math.max(MINIMUM_COST_SAMPLES, options.maxSamples ?? 200);
     this.windowSeconds = options.windowSeconds ?? 120;
-    this.outlierThreshold = options.outlierThreshold ?? 3.5;
-    this.minimumSizeVariation = options.minimumSizeVariation ?? 0.05;
+    this.outlierThreshold = options.outlierThreshold ?? DEFAULT_COST_FIT.outlierThreshold;
+    this.minimumSizeVariation = options.minimumSizeVariation ?? DEFAULT_COST_FIT.minimumXVariation;
     this.maximumRelativeOverheadError = options.maximumRelativeOverheadError ?? 0.25;
   }
 
@@ -130,9 +138,8 @@ export class CostEstimator {
 
     const points: FitPoint[] = this.samples.map((sample) => [sample.size, sample.seconds]);
     const fit = fitLineRobustly(points, {
+      ...DEFAULT_COST_FIT,
       outlierThreshold: this.outlierThreshold,
-      minimumPoints: MINIMUM_COST_SAMPLES,
-      maximumPasses: 3,
       minimumXVariation: this.minimumSizeVariation,
     });
     if (!Number.isFinite(fit.slope) || !Number.isFinite(fit.intercept)) return this.guessFromOneSize();
