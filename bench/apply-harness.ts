@@ -7,16 +7,13 @@
 // runs follow each other on the same servers; `checksums` proves it at the end.
 import type { Connection } from 'mysql2/promise';
 import { linearRegression, mean, quantileSorted } from 'simple-statistics';
-import { BinlogApplier, FixedBinlogBatchSizer, type AppliedBatch, type BinlogBatchSizer, type ItemSource } from '../src/binlog/applier.js';
-import type { StreamItem } from '../src/binlog/events.js';
+import type { AppliedBatch, BinlogBatchSizer } from '../src/binlog/apply/applier.js';
 import { compareBinlogPositions, readSourcePosition, type BinlogPosition } from '../src/binlog/position.js';
-import { BinlogStreamer } from '../src/binlog/streamer.js';
+import { Replication } from '../src/binlog/replication.js';
 import type { Endpoint } from '../src/db/connection.js';
 import { connect } from '../src/db/connection.js';
 import { readTableSchema } from '../src/db/introspect.js';
 import { tableKey, type TableSchema } from '../src/db/schema.js';
-import { AdaptiveBinlogSizer } from '../src/binlog/adaptive-sizer.js';
-import { isDrainedTo } from '../src/binlog/drain.js';
 import { silentLogger } from '../src/log.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { LatencyProxy } from '../src/sandbox/proxy.js';
@@ -113,84 +110,63 @@ interface TimedBatch {
   readonly endToEndSeconds: readonly number[];
   /** Per row event: target commit − the moment the streamer read it. The part of the lag the queueing model describes. */
   readonly applierSeconds: readonly number[];
+  readonly statements: number;
 }
 
-/** A running streamer + applier pair (the part of a Ferry under test). */
+/** A running Replication (the binlog side of a Ferry, exactly as it runs there) and what its batches showed. */
 class Replay {
-  readonly streamer: BinlogStreamer;
-  readonly applier: BinlogApplier;
+  readonly replication: Replication;
   readonly controller: BatchSizeController | undefined;
   readonly batches: TimedBatch[] = [];
-  private readonly abort = new AbortController();
-  private readonly running: Promise<void>;
-  private failure: unknown;
   /** Set once the load runs: rows are traced back to their source commit through it. */
   load: UpdateLoad | undefined;
-  private lastTaken: readonly StreamItem[] = [];
 
-  constructor(servers: BenchServers, target: Endpoint, sizer: SizerSpec, start: BinlogPosition) {
-    this.streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
-    let binlogSizer: BinlogBatchSizer;
-    if (sizer === 'adaptive') {
-      // The engine's own adaptive sizer, as Ferry wires it (queue bound follows it).
-      const adaptive = new AdaptiveBinlogSizer({ ...ADAPTIVE, saturationBound: 0.9, logger: silentLogger(), onQueueBound: (items) => this.streamer.setQueueBound(items) });
-      this.controller = adaptive.controller;
-      binlogSizer = adaptive;
-    } else {
-      binlogSizer = new FixedBinlogBatchSizer(sizer);
-    }
-    // The applier takes from the streamer through this pass-through, which remembers the last
-    // items taken: onBatch runs right after they are written, so they are that batch's items.
-    const streamer = this.streamer;
-    const source: ItemSource = {
-      take: async (maxItems, waitMs) => {
-        const items = await streamer.take(maxItems, waitMs);
-        this.lastTaken = items;
-        return items;
-      },
-      get queuedItems() {
-        return streamer.queuedItems;
-      },
-      get stats() {
-        return streamer.stats;
-      },
-    };
-    this.applier = new BinlogApplier({
-      target,
-      source,
-      tables: servers.tables,
-      sizer: binlogSizer,
-      start,
-      logger: silentLogger(),
-      onBatch: (batch: AppliedBatch) => {
-        if (batch.size === 0) return;
-        const at = now();
-        const endToEndSeconds: number[] = [];
-        const applierSeconds: number[] = [];
-        for (const item of this.lastTaken) if (item.kind === 'row') applierSeconds.push(Math.max(0, at - item.receivedAt));
-        if (this.load) {
-          for (const item of this.lastTaken) {
-            if (item.kind !== 'row' || item.type === 'delete') continue;
-            const committed = this.load.commitTimeOfRow(item.after[C_COLUMN]);
-            if (committed !== undefined) endToEndSeconds.push(Math.max(0, at - committed));
+  constructor(servers: BenchServers, target: Endpoint, sizer: SizerSpec | BinlogBatchSizer, start: BinlogPosition, coalesce = true) {
+    this.replication = new Replication(
+      {
+        source: servers.sandbox.source.endpoint,
+        target,
+        tables: servers.tables,
+        batchSize: sizer === 'adaptive' ? ADAPTIVE : sizer,
+        saturationBound: 0.9,
+        maxQueuedEvents: MAX_QUEUED_EVENTS,
+        coalesce,
+        logger: silentLogger(),
+        onBatch: (batch: AppliedBatch) => {
+          if (batch.size === 0) return;
+          const at = now();
+          const endToEndSeconds: number[] = [];
+          const applierSeconds = batch.changes.map((change) => Math.max(0, at - change.receivedAt));
+          if (this.load) {
+            for (const change of batch.changes) {
+              if (change.type === 'delete') continue;
+              const committed = this.load.commitTimeOfRow(change.after[C_COLUMN]);
+              if (committed !== undefined) endToEndSeconds.push(Math.max(0, at - committed));
+            }
           }
-        }
-        this.batches.push({ at, size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds, endToEndSeconds, applierSeconds });
+          this.batches.push({ at, size: batch.size, seconds: batch.seconds, lagSeconds: batch.lagSeconds, endToEndSeconds, applierSeconds, statements: batch.statements });
+        },
       },
-    });
-    this.streamer.start(start);
-    this.running = this.applier.run(this.abort.signal).catch((error: unknown) => {
-      this.failure = error;
-    });
+      start,
+    );
+    this.controller = this.replication.adaptive?.controller;
+  }
+
+  get applier() {
+    return this.replication.applier;
+  }
+
+  get streamer() {
+    return this.replication.streamer;
   }
 
   check(): void {
-    if (this.failure) throw this.failure;
+    this.replication.check();
   }
 
   /** True once every event before `final` is on the target. */
   drainedTo(final: BinlogPosition): boolean {
-    return isDrainedTo(this.applier, this.streamer, final);
+    return this.replication.isDrainedTo(final);
   }
 
   /** Waits until drained to `final` or `capSeconds` passed; the seconds it took, or undefined at the cap. */
@@ -205,9 +181,7 @@ class Replay {
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    await this.running;
-    await this.streamer.stop();
+    await this.replication.stop();
     this.check();
   }
 }
@@ -550,28 +524,28 @@ export async function applyBacklogCycling(
   const points: [number, number][] = [];
   let statements = 0;
   const sizer: BinlogBatchSizer = { nextBatchSize: () => PROBE_SIZES[step++ % PROBE_SIZES.length]!, recordBatch: () => undefined };
-  const streamer = new BinlogStreamer({ endpoint: servers.sandbox.source.endpoint, tables: servers.tables, maxQueuedItems: MAX_QUEUED_EVENTS, logger: silentLogger() });
-  const applier = new BinlogApplier({
-    target, source: streamer, tables: servers.tables, sizer, start, logger: silentLogger(), coalesce: options.coalesce ?? true,
-    onBatch: (batch) => {
-      if (batch.size === 0) return;
-      points.push([batch.size, batch.seconds]);
-      statements += batch.statements;
+  const replication = new Replication(
+    {
+      source: servers.sandbox.source.endpoint, target, tables: servers.tables, batchSize: sizer, maxQueuedEvents: MAX_QUEUED_EVENTS,
+      coalesce: options.coalesce ?? true, logger: silentLogger(), deferApplying: true,
+      onBatch: (batch) => {
+        if (batch.size === 0) return;
+        points.push([batch.size, batch.seconds]);
+        statements += batch.statements;
+      },
     },
-  });
-  const abort = new AbortController();
+    start,
+  );
   // Let the backlog queue up first, so that the applier gets the sizes it asks for.
-  streamer.start(start);
   await sleep(1000);
   const applyingFrom = now();
-  const applying = applier.run(abort.signal);
-  while (!isDrainedTo(applier, streamer, final) && now() - applyingFrom < options.capSeconds) await sleep(5);
+  replication.startApplying();
+  while (!replication.isDrainedTo(final) && now() - applyingFrom < options.capSeconds) await sleep(5);
   const seconds = now() - applyingFrom;
-  const drained = isDrainedTo(applier, streamer, final);
-  abort.abort();
-  await applying;
-  await streamer.stop();
-  return { points, events: applier.eventsApplied, statements, seconds, drained, appliedPosition: applier.appliedPosition };
+  const drained = replication.isDrainedTo(final);
+  await replication.stop();
+  replication.check();
+  return { points, events: replication.applier.eventsApplied, statements, seconds, drained, appliedPosition: replication.appliedPosition };
 }
 
 /** Least squares of seconds on size over (size, seconds) pairs: T = m·b + o. */

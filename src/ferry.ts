@@ -4,10 +4,8 @@
 import type { Connection } from 'mysql2/promise';
 import type { Server } from 'node:http';
 import { randomInt } from 'node:crypto';
-import { BinlogApplier, FixedBinlogBatchSizer, type BinlogBatchSizer } from './binlog/applier.js';
-import { describePosition, readSourcePosition, type BinlogPosition } from './binlog/position.js';
-import { BinlogStreamer } from './binlog/streamer.js';
-import { isDrainedTo } from './binlog/drain.js';
+import { describePosition, readSourcePosition } from './binlog/position.js';
+import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { createRowWriter } from './copy/writer-choice.js';
@@ -24,7 +22,6 @@ import { StateTracker } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
 import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
-import { AdaptiveBinlogSizer } from './binlog/adaptive-sizer.js';
 import { createWriterStop, type WriterStop, ManualWriterStop } from './cutover/writers.js';
 import { describeDifferences, verifyTables, type VerifyReport } from './verify/checksum.js';
 import { RunStats, type RunSummary } from './summary.js';
@@ -47,9 +44,7 @@ export class Ferry {
   readonly source: Endpoint;
   readonly target: Endpoint;
   private readonly abort = new AbortController();
-  private streamer: BinlogStreamer | undefined;
-  private applier: BinlogApplier | undefined;
-  private adaptive: AdaptiveBinlogSizer | undefined;
+  private replication: Replication | undefined;
   private gate: ThrottlingCopyGate | undefined;
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
@@ -65,9 +60,9 @@ export class Ferry {
     this.metrics = new Metrics({
       phase: () => this.phase,
       tuning: () => this.tuning(),
-      binlogLagSeconds: () => this.applier?.lagSeconds ?? 0,
-      binlogQueuedEvents: () => this.streamer?.queuedItems ?? 0,
-      binlogReconnects: () => this.streamer?.reconnects ?? 0,
+      binlogLagSeconds: () => this.replication?.lagSeconds() ?? 0,
+      binlogQueuedEvents: () => this.replication?.streamer.queuedItems ?? 0,
+      binlogReconnects: () => this.replication?.streamer.reconnects ?? 0,
       copyPauseSeconds: () => this.gate?.pauseSeconds ?? 0,
       throttleReason: () => this.gate?.reason,
       replicaLagSeconds: () => this.gate?.replicaLagSeconds ?? 0,
@@ -81,11 +76,11 @@ export class Ferry {
 
   /** Thread id of the binlog connection on the source (tests kill it). */
   get binlogThreadId(): number | undefined {
-    return this.streamer?.binlogConnectionThreadId;
+    return this.replication?.streamer.binlogConnectionThreadId;
   }
 
   tuning(): TuningSnapshot | undefined {
-    return this.adaptive?.snapshot(Date.now() / 1000);
+    return this.replication?.tuning();
   }
 
   /** Stops the run (SIGINT/SIGTERM): state is saved, the source is restored if cutover began. */
@@ -105,9 +100,9 @@ export class Ferry {
       source: describeEndpoint(this.source),
       target: describeEndpoint(this.target),
       tables: Object.fromEntries(this.tables.map((table) => [tableKey(table), this.state?.table(tableKey(table))])),
-      binlogApplied: this.applier ? describePosition(this.applier.appliedPosition) : undefined,
-      binlogLagSeconds: this.applier?.lagSeconds,
-      binlogQueued: this.streamer?.queuedItems,
+      binlogApplied: this.replication ? describePosition(this.replication.appliedPosition) : undefined,
+      binlogLagSeconds: this.replication?.lagSeconds(),
+      binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? false,
       tuning: this.tuning(),
@@ -154,7 +149,7 @@ export class Ferry {
         await targetAdmin.end().catch(() => undefined);
       }
       this.phase = 'done';
-      const summary = this.stats.summary(this.tuning(), this.adaptive?.saturatedBatches ?? 0);
+      const summary = this.stats.summary(this.tuning(), this.replication?.adaptive?.saturatedBatches ?? 0);
       logger.info(summary, 'migration complete');
       return summary;
     } catch (error) {
@@ -164,7 +159,7 @@ export class Ferry {
       throw error;
     } finally {
       this.abort.abort(new Error('run finished'));
-      await this.streamer?.stop().catch(() => undefined);
+      await this.replication?.stop().catch(() => undefined);
       checkpointer?.stop();
       http?.close();
     }
@@ -195,40 +190,33 @@ export class Ferry {
     const state = this.state!;
     const tablesByKey = new Map(this.tables.map((table) => [tableKey(table), table]));
     const rowFilters = new Map(Object.entries(config.rowFilters));
-    this.streamer = new BinlogStreamer({
-      endpoint: this.source,
-      serverId: binlogServerId,
-      tables: tablesByKey,
-      maxQueuedItems: config.binlog.maxQueuedEvents,
-      logger,
-    });
-    const sizer = this.createBinlogSizer();
-    this.applier = new BinlogApplier({
-      target: this.target,
-      source: this.streamer,
-      tables: tablesByKey,
-      sizer,
-      start: state.snapshot().binlogApplied,
-      logger,
-      rowFilters,
-      coalesce: config.binlog.coalesce,
-      onBatch: (batch) => {
-        state.binlogApplied(batch.position);
-        this.stats.binlogBatch(batch);
-        this.metrics.eventsApplied.inc(batch.size);
-        this.metrics.binlogBatches.inc();
-        this.metrics.binlogBatchSeconds.observe(batch.seconds);
-        this.metrics.binlogBatchSize.observe(batch.size);
-        for (const lag of batch.lagSeconds) this.metrics.binlogEventLagSeconds.observe(lag);
+    const replication = new Replication(
+      {
+        source: this.source,
+        target: this.target,
+        tables: tablesByKey,
+        serverId: binlogServerId,
+        batchSize: config.binlog.batchSize,
+        saturationBound: config.binlog.saturationBound,
+        maxQueuedEvents: config.binlog.maxQueuedEvents,
+        coalesce: config.binlog.coalesce,
+        rowFilters,
+        logger,
+        onBatch: (batch) => {
+          state.binlogApplied(batch.position);
+          this.stats.binlogBatch(batch);
+          this.metrics.eventsApplied.inc(batch.size);
+          this.metrics.binlogBatches.inc();
+          this.metrics.binlogBatchSeconds.observe(batch.seconds);
+          this.metrics.binlogBatchSize.observe(batch.size);
+          for (const lag of batch.lagSeconds) this.metrics.binlogEventLagSeconds.observe(lag);
+        },
       },
-    });
-    this.streamer.start(state.snapshot().binlogApplied);
-    // Background parts: a failure in either stops the run with its error.
-    let failed: (error: unknown) => void = () => undefined;
-    const failure = new Promise<never>((_, reject) => { failed = reject; });
-    failure.catch(() => undefined);
-    const applying = this.applier.run(signal).catch((error: unknown) => failed(error));
-    const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, failure]);
+      state.snapshot().binlogApplied,
+    );
+    this.replication = replication;
+    // A failure of the binlog side stops the run with its error.
+    const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, replication.failedWith]);
 
     this.phase = 'copy';
     this.stats.copyStarted();
@@ -271,7 +259,7 @@ export class Ferry {
     logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
 
     this.phase = 'catch-up';
-    while (this.applier.lagSeconds > config.cutover.maxLagSeconds) {
+    while (!replication.caughtUp(config.cutover.maxLagSeconds)) {
       signal.throwIfAborted();
       await guard(sleep(100));
     }
@@ -282,7 +270,7 @@ export class Ferry {
     try {
       const final = await readSourcePosition(sourceAdmin);
       logger.info({ position: describePosition(final) }, 'writers stopped; draining the binlog to the final position');
-      await guard(this.drainTo(final, signal));
+      await guard(replication.drainTo(final, signal));
       const drainedAt = performance.now();
       this.phase = 'verify';
       let report: VerifyReport | undefined;
@@ -301,28 +289,7 @@ export class Ferry {
       if (error instanceof VerificationError || error instanceof SchemaChangedError) throw error;
       throw new CutoverError(`cutover failed, the source is writable again: ${errorMessage(error)}`, { cause: error });
     } finally {
-      this.abort.abort(new Error('run finished'));
-      await applying;
+      await replication.stop();
     }
-  }
-
-  /** Waits until the applier has written every event before `final`. */
-  private async drainTo(final: BinlogPosition, signal: AbortSignal): Promise<void> {
-    while (!isDrainedTo(this.applier!, this.streamer!, final)) {
-      signal.throwIfAborted();
-      await sleep(20);
-    }
-  }
-
-  private createBinlogSizer(): BinlogBatchSizer {
-    const { config, logger } = this.options;
-    if (typeof config.binlog.batchSize === 'number') return new FixedBinlogBatchSizer(config.binlog.batchSize);
-    this.adaptive = new AdaptiveBinlogSizer({
-      ...config.binlog.batchSize,
-      saturationBound: config.binlog.saturationBound,
-      logger,
-      onQueueBound: (items) => this.streamer?.setQueueBound(items),
-    });
-    return this.adaptive;
   }
 }

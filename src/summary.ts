@@ -1,7 +1,7 @@
 // The figures of a run, gathered from the batch reports: what the status page shows while it
 // runs and what the summary prints at the end.
 import { quantileSorted } from 'simple-statistics';
-import type { AppliedBatch } from './binlog/applier.js';
+import type { AppliedBatch } from './binlog/apply/applier.js';
 import type { CopyBatchReport } from './copy/copier.js';
 import type { TuningSnapshot } from './tuning/index.js';
 import type { VerifyReport } from './verify/checksum.js';

@@ -45,6 +45,9 @@ export class StatementLoggedChangeError extends BinlogStreamError {
 /** A column of a selected table has a type whose values tideferry cannot write back exactly. */
 export class UnsupportedColumnError extends BinlogStreamError {}
 
+/** A single row is larger than the target's max_allowed_packet: no statement can carry it. */
+export class PacketTooLargeError extends TideferryError {}
+
 export const abbreviate = (statement: string, length = 300): string =>
   statement.length <= length ? statement : `${statement.slice(0, length)}…`;
 

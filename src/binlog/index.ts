@@ -3,6 +3,6 @@
 export type { BinlogPosition } from './position.js';
 export { compareBinlogPositions, describePosition, readSourcePosition } from './position.js';
 export type { CommitItem, RowChange, RowItem, StreamItem } from './events.js';
-export { BinlogStreamer, defaultBinlogServerId, type BinlogStreamerOptions, type BinlogStreamerStats, type RowFilter } from './streamer.js';
+export { BinlogStreamer, defaultBinlogServerId, type BinlogStreamerOptions, type BinlogStreamerStats, type RowFilter } from './stream/streamer.js';
 export { BinlogSchemaChangedError, BinlogStreamError, StatementLoggedChangeError, UnsupportedColumnError } from './errors.js';
-export { decodeRow, decodeValue } from './decode.js';
+export { decodeRow, decodeValue } from './decode/values.js';

@@ -9,10 +9,10 @@ import { startSandbox, type Sandbox } from '../../../src/sandbox/index.js';
 import { connect } from '../../../src/db/connection.js';
 import { readTableSchema } from '../../../src/db/introspect.js';
 import type { TableSchema } from '../../../src/db/schema.js';
-import { quoteIdentifier } from '../../../src/db/sql.js';
+import { literal, quoteIdentifier, type SqlValue } from '../../../src/db/sql.js';
 import { rawTypeCast } from '../../../src/db/values.js';
 import { readSourcePosition } from '../../../src/binlog/position.js';
-import { BinlogStreamer } from '../../../src/binlog/streamer.js';
+import { BinlogStreamer } from '../../../src/binlog/stream/streamer.js';
 import type { RowItem, StreamItem } from '../../../src/binlog/events.js';
 import { applyItems, drainUntil } from './helpers.js';
 
@@ -126,7 +126,7 @@ describe('binlog decoding round-trips every column type', () => {
     } finally {
       await streamer.stop();
     }
-    await applyItems(target, items);
+    await applyItems(target, items, new Map([['app.all_types', table]]));
   });
 
   after(async () => {
@@ -137,11 +137,14 @@ describe('binlog decoding round-trips every column type', () => {
 
   const rowOf = (id: number): RowItem & { type: 'insert' } => {
     const idIndex = table.columns.findIndex((column) => column.name === 'id');
-    const found = items.find((item): item is RowItem & { type: 'insert' } => item.kind === 'row' && item.type === 'insert' && item.after[idIndex] === id);
+    const found = items.find((item): item is RowItem & { type: 'insert' } => item.kind === 'row' && item.type === 'insert' && item.after[idIndex] === String(id));
     assert.ok(found, `insert of id ${id} streamed`);
     return found;
   };
-  const value = (row: { after: readonly unknown[] }, name: string): unknown => row.after[table.columns.findIndex((column) => column.name === name)];
+  const value = (row: { after: readonly string[] }, name: string): string | undefined => row.after[table.columns.findIndex((column) => column.name === name)];
+  /** The decoded image holds exactly the literal that writes `expected` (a JS value) into the column. */
+  const expectValue = (row: { after: readonly string[] }, name: string, expected: SqlValue): void =>
+    assert.equal(value(row, name), literal(expected, table.columns.find((column) => column.name === name)!), `column ${name}`);
 
   it('streams every change, each transaction followed by its commit', () => {
     const rows = items.filter((item) => item.kind === 'row');
@@ -154,57 +157,57 @@ describe('binlog decoding round-trips every column type', () => {
 
   it('decodes edge values exactly', () => {
     const max = rowOf(1);
-    assert.equal(value(max, 'biu'), 18446744073709551615n);
-    assert.equal(value(max, 'bi'), 9223372036854775807n);
-    assert.equal(value(max, 'iu'), 4294967295);
-    assert.equal(value(max, 'd'), '99999999999999999999999999999999999.999999999999999999999999999999');
-    assert.equal(value(max, 'f'), 3.4028234663852886e38);
-    assert.equal(value(max, 'db'), 1.7976931348623157e308);
-    assert.equal(value(max, 'dtm'), '9999-12-31 23:59:59.999999');
-    assert.equal(value(max, 'ts'), '2038-01-19 03:14:07.999999');
-    assert.equal(value(max, 'ts1'), '2038-01-19 03:14:07.9');
-    assert.equal(value(max, 'tm'), '838:59:59.000000');
-    assert.equal(value(max, 'y'), 2155);
-    assert.deepEqual(value(max, 'cl'), LATIN1_HIGH);
-    assert.deepEqual(value(max, 'chl'), Buffer.from([0x80, 0x81, 0x8d, 0x8f, 0x90]));
-    assert.deepEqual(value(max, 'cu'), Buffer.from('😀 ünïcödé ✓ 中文', 'utf8'));
-    assert.deepEqual(value(max, 'bn'), Buffer.from([0x00, 0x27, 0x5c, 0x00, 0xff, 0, 0, 0]));
-    assert.deepEqual(value(max, 'vb'), ALL_BYTES);
-    assert.deepEqual(value(max, 'b10'), Buffer.from([0x03, 0xff]));
-    assert.equal(value(max, 'e'), 4);
-    assert.equal(value(max, 's'), 0b1101);
-    assert.equal(value(max, '__proto__'), 7);
-    assert.equal(value(max, 'g'), 2147483648);
+    expectValue(max, 'biu', 18446744073709551615n);
+    expectValue(max, 'bi', 9223372036854775807n);
+    expectValue(max, 'iu', 4294967295);
+    expectValue(max, 'd', '99999999999999999999999999999999999.999999999999999999999999999999');
+    expectValue(max, 'f', 3.4028234663852886e38);
+    expectValue(max, 'db', 1.7976931348623157e308);
+    expectValue(max, 'dtm', '9999-12-31 23:59:59.999999');
+    expectValue(max, 'ts', '2038-01-19 03:14:07.999999');
+    expectValue(max, 'ts1', '2038-01-19 03:14:07.9');
+    expectValue(max, 'tm', '838:59:59.000000');
+    expectValue(max, 'y', 2155);
+    expectValue(max, 'cl', LATIN1_HIGH);
+    expectValue(max, 'chl', Buffer.from([0x80, 0x81, 0x8d, 0x8f, 0x90]));
+    expectValue(max, 'cu', Buffer.from('😀 ünïcödé ✓ 中文', 'utf8'));
+    expectValue(max, 'bn', Buffer.from([0x00, 0x27, 0x5c, 0x00, 0xff, 0, 0, 0]));
+    expectValue(max, 'vb', ALL_BYTES);
+    expectValue(max, 'b10', Buffer.from([0x03, 0xff]));
+    expectValue(max, 'e', 4);
+    expectValue(max, 's', 0b1101);
+    expectValue(max, '__proto__', 7);
+    expectValue(max, 'g', 2147483648);
 
     const min = rowOf(2);
-    assert.equal(value(min, 'bi'), -9223372036854775808n);
-    assert.equal(value(min, 'd'), '-99999999999999999999999999999999999.999999999999999999999999999999');
-    assert.equal(value(min, 'd5'), '-0.001');
-    assert.equal(value(min, 'tm'), '-838:59:59.000000');
-    assert.equal(value(min, 'tm0'), '-00:01:00');
-    assert.equal(value(min, 'tm1'), '-00:00:01.5');
-    assert.equal(value(min, 'tm3'), '-12:34:56.789');
-    assert.equal(value(min, 'ts'), '1970-01-01 00:00:01.000001');
-    assert.equal(value(min, 'db'), -5e-324);
-    assert.deepEqual(value(min, 'cu'), Buffer.alloc(0));
-    assert.equal(value(min, 's'), 0);
+    expectValue(min, 'bi', -9223372036854775808n);
+    expectValue(min, 'd', '-99999999999999999999999999999999999.999999999999999999999999999999');
+    expectValue(min, 'd5', '-0.001');
+    expectValue(min, 'tm', '-838:59:59.000000');
+    expectValue(min, 'tm0', '-00:01:00');
+    expectValue(min, 'tm1', '-00:00:01.5');
+    expectValue(min, 'tm3', '-12:34:56.789');
+    expectValue(min, 'ts', '1970-01-01 00:00:01.000001');
+    expectValue(min, 'db', -5e-324);
+    expectValue(min, 'cu', Buffer.alloc(0));
+    expectValue(min, 's', 0);
 
     const zero = rowOf(3);
-    assert.equal(value(zero, 'dt'), '0000-00-00');
-    assert.equal(value(zero, 'dtm'), '0000-00-00 00:00:00.000000');
-    assert.equal(value(zero, 'ts'), '0000-00-00 00:00:00.000000');
-    assert.equal(value(zero, 'y'), 0);
-    assert.equal(value(zero, 'e'), 0);
-    assert.equal(value(zero, 'cu'), null);
+    expectValue(zero, 'dt', '0000-00-00');
+    expectValue(zero, 'dtm', '0000-00-00 00:00:00.000000');
+    expectValue(zero, 'ts', '0000-00-00 00:00:00.000000');
+    expectValue(zero, 'y', 0);
+    expectValue(zero, 'e', 0);
+    expectValue(zero, 'cu', null);
 
     const fractions = rowOf(4);
-    assert.equal(value(fractions, 'd'), '0.000000000000000000000000000001');
-    assert.equal(value(fractions, 'tm'), '-00:00:00.000001');
-    assert.equal(value(fractions, 'tm1'), '-00:00:00.1');
-    assert.equal(value(fractions, 'tm3'), '-00:00:01.001');
-    assert.equal(value(fractions, 'f'), Math.fround(0.1));
-    assert.equal(value(rowOf(5), 'd'), '-0.000000000000000000000000000001');
-    assert.equal(value(rowOf(6), 'tm1'), '-00:59:59.9');
+    expectValue(fractions, 'd', '0.000000000000000000000000000001');
+    expectValue(fractions, 'tm', '-00:00:00.000001');
+    expectValue(fractions, 'tm1', '-00:00:00.1');
+    expectValue(fractions, 'tm3', '-00:00:01.001');
+    expectValue(fractions, 'f', Math.fround(0.1));
+    expectValue(rowOf(5), 'd', '-0.000000000000000000000000000001');
+    expectValue(rowOf(6), 'tm1', '-00:59:59.9');
   });
 
   it('writes the target identical to the source (exact per-row hash)', async () => {

@@ -2,9 +2,9 @@
 // (strings/decimal.c, sql-common/my_time.cc). The round-trip test checks them against a server.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeDecimal, decodeInteger } from '../../../src/binlog/decode-numeric.js';
-import { decodeDate, decodeTime, decodeTime2, decodeTimestamp2, decodeYear } from '../../../src/binlog/decode-temporal.js';
-import { decimalByteWidth } from '../../../src/binlog/column-types.js';
+import { decodeDecimal, decodeInteger } from '../../../src/binlog/decode/numeric.js';
+import { decodeDate, decodeTime, decodeTime2, decodeTimestamp2, decodeYear } from '../../../src/binlog/decode/temporal.js';
+import { decimalByteWidth } from '../../../src/binlog/decode/column-types.js';
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);
 

@@ -1,34 +1,31 @@
 // Shared pieces of the binlog integration tests: a tiny applier that writes stream items with
-// plain INSERT/UPDATE/DELETE built from literal(), and draining a streamer up to a position.
+// plain INSERT/UPDATE/DELETE built from the items' literal images, and draining a streamer up to a position.
 import type { Connection } from 'mysql2/promise';
 import { compareBinlogPositions, type BinlogPosition } from '../../../src/binlog/position.js';
-import type { StreamItem } from '../../../src/binlog/events.js';
-import type { BinlogStreamer } from '../../../src/binlog/streamer.js';
+import type { RowImage, StreamItem } from '../../../src/binlog/events.js';
+import type { BinlogStreamer } from '../../../src/binlog/stream/streamer.js';
 import type { TableSchema } from '../../../src/db/schema.js';
-import { literal, quoteIdentifier, quoteTable, type Row } from '../../../src/db/sql.js';
+import { quoteIdentifier, quoteTable } from '../../../src/db/sql.js';
 
-function keyCondition(table: TableSchema, row: Row): string {
+function keyCondition(table: TableSchema, image: RowImage): string {
   return table.primaryKey
-    .map((name) => {
-      const index = table.columns.findIndex((column) => column.name === name);
-      return `${quoteIdentifier(name)} = ${literal(row[index] ?? null, table.columns[index]!)}`;
-    })
+    .map((name) => `${quoteIdentifier(name)} = ${image[table.columns.findIndex((column) => column.name === name)]}`)
     .join(' AND ');
 }
 
-/** The SQL statement that applies one row item (none for commit items). */
-export function statementFor(item: StreamItem): string | undefined {
+/** The SQL statement that applies one row item (none for commit items), from its literal images. */
+export function statementFor(item: StreamItem, tables: ReadonlyMap<string, TableSchema>): string | undefined {
   if (item.kind !== 'row') return undefined;
-  const table = item.table as TableSchema;
+  const table = tables.get(item.table)!;
   const writable = table.columns.map((column, index) => ({ column, index })).filter(({ column }) => !column.generated);
   switch (item.type) {
     case 'insert':
       return `INSERT INTO ${quoteTable(table)} (${writable.map(({ column }) => quoteIdentifier(column.name)).join(',')}) VALUES (${writable
-        .map(({ column, index }) => literal(item.after[index] ?? null, column))
+        .map(({ index }) => item.after[index])
         .join(',')})`;
     case 'update':
       return `UPDATE ${quoteTable(table)} SET ${writable
-        .map(({ column, index }) => `${quoteIdentifier(column.name)} = ${literal(item.after[index] ?? null, column)}`)
+        .map(({ column, index }) => `${quoteIdentifier(column.name)} = ${item.after[index]}`)
         .join(', ')} WHERE ${keyCondition(table, item.before)}`;
     case 'delete':
       return `DELETE FROM ${quoteTable(table)} WHERE ${keyCondition(table, item.before)}`;
@@ -48,7 +45,7 @@ export async function drainUntil(streamer: BinlogStreamer, until: BinlogPosition
 }
 
 /** Applies row items one statement at a time, each source transaction in a target transaction. */
-export async function applyItems(target: Connection, items: readonly StreamItem[]): Promise<void> {
+export async function applyItems(target: Connection, items: readonly StreamItem[], tables: ReadonlyMap<string, TableSchema>): Promise<void> {
   await target.query('BEGIN');
   for (const item of items) {
     if (item.kind === 'commit') {
@@ -56,7 +53,7 @@ export async function applyItems(target: Connection, items: readonly StreamItem[
       await target.query('BEGIN');
       continue;
     }
-    await target.query(statementFor(item)!);
+    await target.query(statementFor(item, tables)!);
   }
   await target.query('COMMIT');
 }

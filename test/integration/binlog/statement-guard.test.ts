@@ -2,7 +2,7 @@
 // integration tests; test/unit/binlog/ would suit them as well.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyStatement } from '../../../src/binlog/statement-guard.js';
+import { classifyStatement } from '../../../src/binlog/stream/statement-guard.js';
 import type { TableRef } from '../../../src/db/schema.js';
 
 const selected: TableRef[] = [{ database: 'app', name: 't' }];

@@ -11,7 +11,7 @@
 // them rather than after a commit.
 import type { AnyBinlogEvent } from '@vlasky/zongji';
 import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
-import { compareBinlogPositions, type BinlogPosition } from './position.js';
+import { compareBinlogPositions, type BinlogPosition } from '../position.js';
 
 type GtidState =
   | { readonly flavour: 'mariadb'; readonly position: MariadbGtidPosition; pending?: { domainId: number; serverId: number; seqNo: number | string } }

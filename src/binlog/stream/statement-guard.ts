@@ -9,7 +9,7 @@
 // skipped, identifiers are read with their quoting. Only the positions that name the changed
 // table are looked at (after ALTER TABLE, DROP TABLE, RENAME TABLE, TRUNCATE, CREATE TABLE,
 // CREATE/DROP INDEX … ON), so a column that happens to share a table's name does not stop a run.
-import type { TableRef } from '../db/schema.js';
+import type { TableRef } from '../../db/schema.js';
 
 export type StatementEffect =
   | { readonly kind: 'none' }

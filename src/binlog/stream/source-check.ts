@@ -2,9 +2,9 @@
 // unusable and a start file that is gone fail with a message saying what to change, instead of
 // surfacing later as rows that silently lack columns, or as the server's terse error 1236.
 import type { RowDataPacket } from 'mysql2/promise';
-import { connect, type Endpoint } from '../db/connection.js';
-import { BinlogStreamError } from './errors.js';
-import { describePosition, type BinlogPosition } from './position.js';
+import { connect, type Endpoint } from '../../db/connection.js';
+import { BinlogStreamError } from '../errors.js';
+import { describePosition, type BinlogPosition } from '../position.js';
 
 const REQUIRED_SETTINGS: readonly (readonly [string, string, string])[] = [
   ['log_bin', 'ON', 'the source writes no binlog'],

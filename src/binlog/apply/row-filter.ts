@@ -5,15 +5,14 @@
 //   was never in it) → deleted on the target by both keys;
 // - delete: always replayed; deleting a row the target does not have is a no-op.
 import type { Connection } from 'mysql2/promise';
-import type { TableSchema } from '../db/schema.js';
-import { tableKey } from '../db/schema.js';
-import { literal, quoteIdentifier, type Row } from '../db/sql.js';
-import type { RowChange } from './events.js';
+import type { TableSchema } from '../../db/schema.js';
+import { quoteIdentifier } from '../../db/sql.js';
+import type { RowChange, RowImage } from '../events.js';
 
-function matchQuery(table: TableSchema, filter: string, rows: readonly Row[]): string {
+function matchQuery(table: TableSchema, filter: string, rows: readonly RowImage[]): string {
   return rows
     .map((row, index) => {
-      const columns = table.columns.map((column, position) => `${literal(row[position] ?? null, column)} AS ${quoteIdentifier(column.name)}`).join(', ');
+      const columns = table.columns.map((column, position) => `${row[position] ?? 'NULL'} AS ${quoteIdentifier(column.name)}`).join(', ');
       return `SELECT ${index} AS i, (${filter}) IS TRUE AS m FROM (SELECT ${columns}) AS t`;
     })
     .join(' UNION ALL ');
@@ -29,14 +28,14 @@ export async function applyRowFilters(
   // Which after images need judging, grouped by table: one query per table per batch.
   const pending = new Map<string, number[]>();
   changes.forEach((change, index) => {
-    const key = tableKey(change.table);
+    const key = change.table;
     if (change.type !== 'delete' && filters.has(key)) pending.set(key, [...(pending.get(key) ?? []), index]);
   });
   const matches = new Map<number, boolean>();
   for (const [key, indexes] of pending) {
     const table = tables.get(key);
     if (!table) continue;
-    const images = indexes.map((index) => (changes[index] as Extract<RowChange, { after: Row }>).after);
+    const images = indexes.map((index) => (changes[index] as Extract<RowChange, { after: RowImage }>).after);
     const [rows] = await connection.query(matchQuery(table, filters.get(key)!, images));
     for (const row of rows as { i: number | string; m: number | string }[]) matches.set(indexes[Number(row.i)]!, Number(row.m) === 1);
   }

@@ -1,8 +1,8 @@
 // The applier's adaptive batch size: the tuning loop's controller (pure, src/tuning) wired to
 // the clock, the streamer's queue bound, and the log line an operator needs when the target
 // saturates.
-import type { Logger } from '../log.js';
-import { BatchSizeController, SourceRate, type BatchSizeControllerOptions, type TuningSnapshot } from '../tuning/index.js';
+import type { Logger } from '../../log.js';
+import { BatchSizeController, SourceRate, type BatchSizeControllerOptions, type TuningSnapshot } from '../../tuning/index.js';
 import type { BinlogBatchSizer } from './applier.js';
 
 export interface AdaptiveSizerOptions extends BatchSizeControllerOptions {

@@ -11,24 +11,24 @@
 // binlog_row_event_max_size, more only for a single larger row). It is resumed when the queue
 // has drained below half of both bounds.
 import type { AnyBinlogEvent } from '@vlasky/zongji';
-import type { Endpoint } from '../db/connection.js';
-import type { TableRef, TableSchema } from '../db/schema.js';
-import { tableKey } from '../db/schema.js';
-import type { Row } from '../db/sql.js';
-import { silentLogger, type Logger } from '../log.js';
-import { unsupportedColumns } from './decode.js';
+import type { Endpoint } from '../../db/connection.js';
+import type { TableRef, TableSchema } from '../../db/schema.js';
+import { tableKey } from '../../db/schema.js';
+import type { Row } from '../../db/sql.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { unsupportedColumns } from '../decode/values.js';
 import {
   BinlogSchemaChangedError, BinlogStreamError, ConnectionIdleError, StatementLoggedChangeError, UnsupportedColumnError,
   abbreviate, explainStreamError, isRetryableConnectionError,
-} from './errors.js';
+} from '../errors.js';
 import { EventGroupTracker } from './event-groups.js';
-import type { StreamItem } from './events.js';
+import type { StreamItem } from '../events.js';
 import { StreamItemQueue } from './item-queue.js';
-import { describePosition, type BinlogPosition } from './position.js';
+import { describePosition, type BinlogPosition } from '../position.js';
 import { checkBinlogSource } from './source-check.js';
 import { classifyStatement } from './statement-guard.js';
 import { eventSeconds, rowItemsOf, tableDecoderFor, type RowsEvent, type TableDecoder, type TableMapEvent } from './table-events.js';
-import { ZongjiSession } from './zongji.js';
+import { ZongjiSession } from './connection.js';
 
 /**
  * Whether a row image belongs to the migration; undefined means no opinion (kept). Changes whose
@@ -87,6 +87,7 @@ export class BinlogStreamer {
   private state: 'idle' | 'running' | 'stopped' | 'failed' = 'idle';
   private backpressured = false;
   private receivedSinceConnect = false;
+  private lastEventAt = 0;
   private reconnectDelayMs: number;
   private failingSince: number | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -159,6 +160,24 @@ export class BinlogStreamer {
     return this.queue.length;
   }
 
+  /** The oldest item waiting in the queue, if any. */
+  get oldestQueued(): StreamItem | undefined {
+    return this.queue.head;
+  }
+
+  /**
+   * Whether the stream is connected and has heard from the source since (an event or a
+   * heartbeat). While it is not, nothing is known of what the source wrote since lastContactAt.
+   */
+  get connected(): boolean {
+    return this.state === 'running' && this.session !== undefined && this.receivedSinceConnect;
+  }
+
+  /** Date.now() when the last event or heartbeat arrived from the source (0: never). */
+  get lastContactAt(): number {
+    return this.lastEventAt;
+  }
+
   /** Estimated bytes of row values in the queue. */
   get queuedBytes(): number {
     return this.queue.bytes;
@@ -226,6 +245,7 @@ export class BinlogStreamer {
 
   private handleEvent(generation: number, event: AnyBinlogEvent): void {
     if (generation !== this.generation || this.state !== 'running' || !this.tracker) return;
+    this.lastEventAt = Date.now();
     if (!this.receivedSinceConnect) {
       this.receivedSinceConnect = true;
       this.failingSince = undefined;
@@ -253,7 +273,7 @@ export class BinlogStreamer {
       if (boundary) {
         this.resumeFrom = boundary;
         this.counters.commitsReceived++;
-        this.queue.push({ kind: 'commit', position: boundary, timestamp: eventSeconds(event) });
+        this.queue.push({ kind: 'commit', position: boundary, timestamp: eventSeconds(event), receivedAt: Date.now() / 1000 });
       }
     } catch (error) {
       this.fail(error);

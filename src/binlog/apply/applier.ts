@@ -1,24 +1,25 @@
-// The binlog applier: takes row changes from the streamer and writes them to the target in
-// batches, one target transaction per batch, sending the whole batch in a single round trip.
-// It reports each batch's (size, seconds) to the batch sizer — spirit's Feedback — which
-// answers with the next size, and it records the position up to which the target is current.
-import type { Connection } from 'mysql2/promise';
-import type { Endpoint } from '../db/connection.js';
-import { connect } from '../db/connection.js';
-import type { TableSchema } from '../db/schema.js';
-import type { Logger } from '../log.js';
-import { planStatements } from './applier-statements.js';
+// The binlog applier: takes row changes from the stream and writes them to the target in
+// batches, one target transaction per batch, in as few round trips as the target's
+// max_allowed_packet allows (one, unless rows are large). It reports each batch's (size,
+// seconds) to the batch sizer — spirit's Feedback — which answers with the next size, and it
+// records the position up to which the target is current.
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Endpoint } from '../../db/connection.js';
+import { connect } from '../../db/connection.js';
+import type { TableSchema } from '../../db/schema.js';
+import type { Logger } from '../../log.js';
+import { commitTimeEstimate, type RowItem, type StreamItem } from '../events.js';
+import type { BinlogPosition } from '../position.js';
+import { compareBinlogPositions } from '../position.js';
+import { planStatements } from './plan.js';
 import { applyRowFilters } from './row-filter.js';
-import { commitTimeEstimate, type RowChange, type StreamItem } from './events.js';
-import type { BinlogPosition } from './position.js';
-import { compareBinlogPositions } from './position.js';
 
-/** Where the applier takes its items from: the streamer's queue. */
+/** Where the applier takes its items from: the stream's queue. */
 export interface ItemSource {
   take(maxItems: number, waitMs: number): Promise<StreamItem[]>;
   readonly queuedItems: number;
-  /** Row events received so far: the arrival count R is estimated from. */
-  readonly stats: { readonly rowsReceived: number };
+  /** The oldest item still queued (for the lag), if any. */
+  readonly oldestQueued: StreamItem | undefined;
 }
 
 /** Sizes binlog batches: a fixed size, or the adaptive controller of src/tuning. */
@@ -46,9 +47,13 @@ export interface AppliedBatch {
   readonly statements: number;
   /** The applier's busy time for the batch: building its statements and writing them (T = m·b + o). */
   readonly seconds: number;
+  /** Of `seconds`: judging row filters, and planning and building the statements (the rest is the write). */
+  readonly buildSeconds: number;
   /** Per row event: seconds from its source commit to its apply on the target. */
   readonly lagSeconds: readonly number[];
   readonly position: BinlogPosition;
+  /** The batch's row changes, as taken (before row filters and coalescing). */
+  readonly changes: readonly RowItem[];
 }
 
 export interface BinlogApplierOptions {
@@ -60,7 +65,7 @@ export interface BinlogApplierOptions {
   readonly logger: Logger;
   /** Row filters by 'db.table' (SQL conditions), applied to every change's after image. */
   readonly rowFilters?: ReadonlyMap<string, string>;
-  /** Collapse each row's changes in a batch to their net effect (see applier-statements.ts). Default true. */
+  /** Collapse each row's changes in a batch to their net effect (see plan.ts). Default true. */
   readonly coalesce?: boolean;
   readonly onBatch?: (batch: AppliedBatch) => void;
 }
@@ -68,19 +73,24 @@ export interface BinlogApplierOptions {
 const now = (): number => Date.now() / 1000;
 const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'EPIPE', 'ETIMEDOUT']);
 const MAX_ATTEMPTS = 5;
+// Room left in a packet for the transaction's own statements and the protocol's header.
+const PACKET_SLACK_BYTES = 1024;
 
 export class BinlogApplier {
   private connection: Connection | undefined;
+  private maxPacketBytes = 16 * 1024 * 1024;
   private applied: BinlogPosition;
   private waiters: { position: BinlogPosition; resolve: () => void }[] = [];
-  /** Source time of the last row event applied, and whether the queue was empty after it. */
-  private lastEventTime = 0;
-  private caughtUp = true;
+  /** Commit estimate of the oldest event of the batch being written (undefined when none is). */
+  private inFlightSince: number | undefined;
   /** Row events of the source transaction whose commit has not been taken yet (it can span batches). */
   private rowsInOpenTransaction = 0;
-  private busy = false;
   eventsApplied = 0;
   batchesApplied = 0;
+  /** Seconds spent building and writing batches since the start: busy ÷ wall time is the applier's utilisation. */
+  busySeconds = 0;
+  /** Of busySeconds: judging row filters, planning and building statements. */
+  buildSeconds = 0;
 
   constructor(private readonly options: BinlogApplierOptions) {
     this.applied = options.start;
@@ -90,10 +100,14 @@ export class BinlogApplier {
     return this.applied;
   }
 
-  /** Seconds the target is behind the source: 0 when every received event is applied. */
-  get lagSeconds(): number {
-    if (this.caughtUp && this.options.source.queuedItems === 0) return 0;
-    return Math.max(0, now() - this.lastEventTime);
+  /**
+   * Source commit time (estimate, seconds since the epoch) of the oldest event received and not
+   * yet on the target; undefined when every received event is applied.
+   */
+  get oldestPendingCommit(): number | undefined {
+    if (this.inFlightSince !== undefined) return this.inFlightSince;
+    const queued = this.options.source.oldestQueued;
+    return queued ? commitTimeEstimate(queued) : undefined;
   }
 
   /** Applies batches until the signal aborts; rejects on a target error that retries did not cure. */
@@ -102,15 +116,12 @@ export class BinlogApplier {
       while (!signal.aborted) {
         const size = this.options.sizer.nextBatchSize(now(), this.options.source.queuedItems);
         const items = await this.options.source.take(size, 100);
-        if (items.length === 0) {
-          this.caughtUp = true;
-          continue;
-        }
-        this.busy = true;
+        if (items.length === 0) continue;
+        this.inFlightSince = commitTimeEstimate(items[0]!);
         try {
           await this.applyBatch(items);
         } finally {
-          this.busy = false;
+          this.inFlightSince = undefined;
         }
       }
     } finally {
@@ -121,7 +132,7 @@ export class BinlogApplier {
 
   /** True while no batch is taken and unwritten. */
   get idle(): boolean {
-    return !this.busy;
+    return this.inFlightSince === undefined;
   }
 
   /** Resolves once every event before `position` is written to the target. */
@@ -134,15 +145,22 @@ export class BinlogApplier {
     // T is the applier's whole busy time for the batch: turning events into statements costs per
     // event too, and the next batch cannot start before it is done. Only waiting for events is left out.
     const started = process.hrtime.bigint();
-    const changes: RowChange[] = [];
-    const timestamps: number[] = [];
+    const changes: RowItem[] = [];
+    const commitTimes: number[] = [];
     let position: BinlogPosition | undefined;
-    const perSourceSecond = new Map<number, number>();
+    let sourceSecond = -1;
+    let eventsInSecond = 0;
+    const perSourceSecond: [number, number][] = [];
     for (const item of items) {
       if (item.kind === 'row') {
         changes.push(item);
-        timestamps.push(commitTimeEstimate(item));
-        perSourceSecond.set(item.timestamp, (perSourceSecond.get(item.timestamp) ?? 0) + 1);
+        commitTimes.push(commitTimeEstimate(item));
+        if (item.timestamp !== sourceSecond) {
+          if (eventsInSecond > 0) perSourceSecond.push([sourceSecond, eventsInSecond]);
+          sourceSecond = item.timestamp;
+          eventsInSecond = 0;
+        }
+        eventsInSecond++;
         this.rowsInOpenTransaction++;
       } else {
         position = item.position;
@@ -150,36 +168,54 @@ export class BinlogApplier {
         this.rowsInOpenTransaction = 0;
       }
     }
-    const filtered = this.options.rowFilters?.size
-      ? await applyRowFilters(await this.openConnection(), changes, this.options.tables, this.options.rowFilters)
+    if (eventsInSecond > 0) perSourceSecond.push([sourceSecond, eventsInSecond]);
+    const connection = changes.length > 0 ? await this.openConnection() : undefined;
+    const filtered = this.options.rowFilters?.size && connection
+      ? await applyRowFilters(connection, changes, this.options.tables, this.options.rowFilters)
       : changes;
-    const statements = planStatements(filtered, this.options.tables, { coalesce: this.options.coalesce ?? true });
+    const statements = planStatements(filtered, this.options.tables, {
+      coalesce: this.options.coalesce ?? true,
+      maxStatementBytes: this.maxPacketBytes - PACKET_SLACK_BYTES,
+    });
+    const built = process.hrtime.bigint();
     if (statements.length > 0) await this.write(statements);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const buildSeconds = Number(built - started) / 1e9;
+    this.busySeconds += seconds;
+    this.buildSeconds += buildSeconds;
     const appliedAt = now();
     this.options.sizer.recordBatch(changes.length, seconds, appliedAt);
     for (const [second, events] of perSourceSecond) this.options.sizer.recordSourceEvents?.(second, events, appliedAt);
     this.eventsApplied += changes.length;
     this.batchesApplied++;
-    if (timestamps.length > 0) this.lastEventTime = timestamps[timestamps.length - 1]!;
-    this.caughtUp = this.options.source.queuedItems === 0;
     if (position) this.advance(position);
-    this.options.onBatch?.({
-      size: changes.length,
-      statements: statements.length,
-      seconds,
-      lagSeconds: timestamps.map((timestamp) => Math.max(0, appliedAt - timestamp)),
-      position: this.applied,
-    });
+    if (this.options.onBatch) {
+      for (let index = 0; index < commitTimes.length; index++) commitTimes[index] = Math.max(0, appliedAt - commitTimes[index]!);
+      this.options.onBatch({ size: changes.length, statements: statements.length, seconds, buildSeconds, lagSeconds: commitTimes, position: this.applied, changes });
+    }
   }
 
-  /** One round trip: the batch's statements inside one transaction. */
+  /**
+   * The batch's statements inside one transaction: one round trip when they fit in a packet,
+   * several otherwise (large rows), the transaction held open across them.
+   */
   private async write(statements: readonly string[]): Promise<void> {
-    const sql = `START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`;
+    const limit = this.maxPacketBytes - PACKET_SLACK_BYTES;
+    const queries: string[] = [];
+    let current = 'START TRANSACTION';
+    for (const statement of statements) {
+      if (current.length + statement.length + 2 > limit) {
+        queries.push(current);
+        current = statement;
+      } else {
+        current += `;\n${statement}`;
+      }
+    }
+    queries.push(`${current};\nCOMMIT`);
     for (let attempt = 1; ; attempt++) {
       try {
         const connection = await this.openConnection();
-        await connection.query(sql);
+        for (const sql of queries) await connection.query(sql);
         return;
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
@@ -195,8 +231,13 @@ export class BinlogApplier {
   }
 
   private async openConnection(): Promise<Connection> {
-    if (!this.connection) this.connection = await connect(this.options.target, { multipleStatements: true });
-    return this.connection;
+    if (this.connection) return this.connection;
+    const connection = await connect(this.options.target, { multipleStatements: true });
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS bytes');
+    const bytes = Number(rows[0]?.['bytes']);
+    if (Number.isFinite(bytes) && bytes > 0) this.maxPacketBytes = bytes;
+    this.connection = connection;
+    return connection;
   }
 
   private advance(position: BinlogPosition): void {

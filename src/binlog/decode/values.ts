@@ -16,14 +16,14 @@
 //               goes through a charset conversion. This needs the target's member list in the
 //               same order, which the copied schema guarantees.
 //   MySQL JSON → text (zongji renders its binary form); MariaDB JSON is LONGTEXT → Buffer.
-import type { ColumnSchema, TableSchema } from '../db/schema.js';
-import { valueKind } from '../db/schema.js';
-import type { Row, SqlValue } from '../db/sql.js';
+import type { ColumnSchema, TableSchema } from '../../db/schema.js';
+import { valueKind } from '../../db/schema.js';
+import type { Row, SqlValue } from '../../db/sql.js';
 import { BinlogType, binlogTypeMatches, binlogTypeName, metadataNumber, type BinlogColumn } from './column-types.js';
-import { decodeDecimal, decodeDouble, decodeFloat, decodeInteger } from './decode-numeric.js';
+import { decodeDecimal, decodeDouble, decodeFloat, decodeInteger } from './numeric.js';
 import {
   decodeDate, decodeDatetime, decodeDatetime2, decodeTime, decodeTime2, decodeTimestamp, decodeTimestamp2, decodeYear,
-} from './decode-temporal.js';
+} from './temporal.js';
 import type { RawTableLayout } from './raw-values.js';
 
 function expectBuffer(raw: unknown, column: ColumnSchema): Buffer {

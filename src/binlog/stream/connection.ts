@@ -8,8 +8,8 @@
 // refuses TABLE_MAPs without that metadata rather than let zongji pause the stream to look up
 // a schema that may have changed since the event was written.
 import ZongJi, { type AnyBinlogEvent, type TableMapEntry } from '@vlasky/zongji';
-import type { Endpoint } from '../db/connection.js';
-import type { BinlogPosition } from './position.js';
+import type { Endpoint } from '../../db/connection.js';
+import type { BinlogPosition } from '../position.js';
 
 export interface ZongjiSessionOptions {
   readonly endpoint: Endpoint;

@@ -1,20 +1,16 @@
 // The queue between the binlog socket and the applier. The streamer pushes, the applier takes
 // batches; a terminal error is delivered after the items that arrived before it.
-import type { Row } from '../db/sql.js';
-import type { CommitItem, StreamItem } from './events.js';
+import type { CommitItem, RowImage, StreamItem } from '../events.js';
 
 // Rough bytes an item holds: value payloads plus a fixed allowance for the objects around them.
 // Only used to bound memory when rows are large (BLOBs), so an estimate is enough.
 const ITEM_OVERHEAD_BYTES = 64;
 const VALUE_OVERHEAD_BYTES = 16;
 
-function rowBytes(row: Row): number {
+function rowBytes(image: RowImage): number {
   let bytes = 0;
-  for (const value of row) {
-    bytes += VALUE_OVERHEAD_BYTES;
-    if (Buffer.isBuffer(value)) bytes += value.length;
-    else if (typeof value === 'string') bytes += value.length * 2;
-  }
+  // Literals are ASCII: V8 stores them one byte per character.
+  for (const value of image) bytes += VALUE_OVERHEAD_BYTES + value.length;
   return bytes;
 }
 
@@ -32,7 +28,7 @@ interface Waiter {
 
 export class StreamItemQueue {
   private items: StreamItem[] = [];
-  private head = 0;
+  private start = 0;
   private queuedBytes = 0;
   private waiters: Waiter[] = [];
   private failure: { readonly error: unknown } | undefined;
@@ -43,7 +39,7 @@ export class StreamItemQueue {
   onTaken: () => void = () => undefined;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.items.length - this.start;
   }
 
   /** Estimated memory held by the queued items (estimateItemBytes). */
@@ -73,6 +69,11 @@ export class StreamItemQueue {
         this.serveWaiters();
       });
     }
+  }
+
+  /** The oldest queued item (the next one take() returns), if any. */
+  get head(): StreamItem | undefined {
+    return this.length > 0 ? this.items[this.start] : undefined;
   }
 
   /** The last queued item, if it is a commit (used to coalesce position-only updates). */
@@ -139,14 +140,14 @@ export class StreamItemQueue {
   }
 
   private removeUpTo(maxItems: number): StreamItem[] {
-    const end = Math.min(this.items.length, this.head + maxItems);
-    const taken = this.items.slice(this.head, end);
-    this.head = end;
+    const end = Math.min(this.items.length, this.start + maxItems);
+    const taken = this.items.slice(this.start, end);
+    this.start = end;
     for (const item of taken) this.queuedBytes -= estimateItemBytes(item);
     // Compact once the taken prefix dominates, so memory follows the live items.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
+    if (this.start > 1024 && this.start * 2 > this.items.length) {
+      this.items = this.items.slice(this.start);
+      this.start = 0;
     }
     this.onTaken();
     return taken;

@@ -1,13 +1,13 @@
 // The events of a selected table: a TABLE_MAP becomes a decoder (after checking it still fits
 // the schema read at preflight), a row event becomes row items.
 import type { AnyBinlogEvent, TableMapEntry } from '@vlasky/zongji';
-import type { TableSchema } from '../db/schema.js';
-import { tableKey } from '../db/schema.js';
-import type { Row } from '../db/sql.js';
-import { decodeRow, legacyTemporalColumns, tableMapMismatch } from './decode.js';
-import { BinlogSchemaChangedError, BinlogStreamError, UnsupportedColumnError } from './errors.js';
-import type { RowItem } from './events.js';
-import { readRawValues, type RawTableLayout } from './raw-values.js';
+import type { TableSchema } from '../../db/schema.js';
+import { tableKey } from '../../db/schema.js';
+import { literal, type Row } from '../../db/sql.js';
+import { decodeRow, legacyTemporalColumns, tableMapMismatch } from '../decode/values.js';
+import { BinlogSchemaChangedError, BinlogStreamError, UnsupportedColumnError } from '../errors.js';
+import type { RowImage, RowItem } from '../events.js';
+import { readRawValues, type RawTableLayout } from '../decode/raw-values.js';
 
 export type TableMapEvent = Extract<AnyBinlogEvent, { getTypeName(): 'TableMap' }>;
 
@@ -62,6 +62,8 @@ export function rowItemsOf(
   { table, layout }: TableDecoder,
   keep: (row: Row) => boolean,
 ): RowItem[] {
+  const key = tableKey(table);
+  const image = (row: Row): RowImage => row.map((value, index) => literal(value, table.columns[index]!));
   if (!allColumnsPresent(event.columns_present_bitmap, layout.length) || (type === 'update' && !allColumnsPresent(event.columns_present_bitmap2, layout.length))) {
     throw new BinlogStreamError(
       `a row event of ${tableKey(table)} lacks columns: the source's binlog_row_image is not FULL for the writing session. ` +
@@ -76,11 +78,11 @@ export function rowItemsOf(
       const images = raw as { before: Record<string, unknown>; after: Record<string, unknown> };
       const before = decodeRow(images.before, layout, table);
       const after = decodeRow(images.after, layout, table);
-      if (keep(before) || keep(after)) items.push({ kind: 'row', type, table, before, after, timestamp, receivedAt });
+      if (keep(before) || keep(after)) items.push({ kind: 'row', type, table: key, before: image(before), after: image(after), timestamp, receivedAt });
     } else {
       const row = decodeRow(raw as Record<string, unknown>, layout, table);
       if (!keep(row)) continue;
-      items.push(type === 'insert' ? { kind: 'row', type, table, after: row, timestamp, receivedAt } : { kind: 'row', type, table, before: row, timestamp, receivedAt });
+      items.push(type === 'insert' ? { kind: 'row', type, table: key, after: image(row), timestamp, receivedAt } : { kind: 'row', type, table: key, before: image(row), timestamp, receivedAt });
     }
   }
   return items;

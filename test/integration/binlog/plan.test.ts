@@ -4,17 +4,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Connection } from 'mysql2/promise';
-import { planStatements } from '../../src/binlog/applier-statements.js';
-import type { RowChange } from '../../src/binlog/events.js';
-import { connect } from '../../src/db/connection.js';
-import { readTableSchema } from '../../src/db/introspect.js';
-import type { TableSchema } from '../../src/db/schema.js';
-import type { Row } from '../../src/db/sql.js';
-import { SandboxServer } from '../../src/sandbox/index.js';
-import { seededRandom } from '../../src/sandbox/random.js';
+import { planStatements } from '../../../src/binlog/apply/plan.js';
+import type { RowChange } from '../../../src/binlog/events.js';
+import { connect } from '../../../src/db/connection.js';
+import { readTableSchema } from '../../../src/db/introspect.js';
+import type { TableSchema } from '../../../src/db/schema.js';
+import { quoteString, type Row } from '../../../src/db/sql.js';
+import { tableKey } from '../../../src/db/schema.js';
+import { SandboxServer } from '../../../src/sandbox/index.js';
+import { seededRandom } from '../../../src/sandbox/random.js';
 
 /** Changes a source could log for table (a, b) → v, u: generated against a model of the source, then redelivered in part. */
-function randomChanges(table: TableSchema, random: () => number, count: number, initial: Map<string, Row>): RowChange[] {
+/** The literal image of a model row (numbers and plain strings). */
+const image = (row: Row): string[] => row.map((value) => (value === null ? 'NULL' : typeof value === 'string' ? quoteString(value) : String(value)));
+
+function randomChanges(schema: TableSchema, random: () => number, count: number, initial: Map<string, Row>): RowChange[] {
+  const table = tableKey(schema);
   const rows = new Map(initial);
   const changes: RowChange[] = [];
   const key = (row: Row) => `${row[0]},${row[1]}`;
@@ -27,20 +32,20 @@ function randomChanges(table: TableSchema, random: () => number, count: number, 
       const row: Row = [Math.floor(random() * 6) - 2, Math.floor(random() * 3), `v${version++}`, null];
       if (rows.has(key(row))) continue;
       rows.set(key(row), row);
-      changes.push({ type: 'insert', table, after: row });
+      changes.push({ type: 'insert', table, after: image(row) });
     } else if (choice < 0.55) {
       rows.delete(key(existing));
-      changes.push({ type: 'delete', table, before: existing });
+      changes.push({ type: 'delete', table, before: image(existing) });
     } else if (choice < 0.8) {
       const after: Row = [existing[0]!, existing[1]!, `v${version++}`, existing[3]!];
       rows.set(key(after), after);
-      changes.push({ type: 'update', table, before: existing, after });
+      changes.push({ type: 'update', table, before: image(existing), after: image(after) });
     } else {
       const after: Row = [Math.floor(random() * 6) - 2, Math.floor(random() * 3), `v${version++}`, null];
       if (rows.has(key(after))) continue;
       rows.delete(key(existing));
       rows.set(key(after), after);
-      changes.push({ type: 'update', table, before: existing, after });
+      changes.push({ type: 'update', table, before: image(existing), after: image(after) });
     }
     // At-least-once delivery: a reconnect replays the transaction cut off, whole, right
     // after the part already received — here the last few changes, from their start.
