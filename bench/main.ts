@@ -5,6 +5,7 @@ import { benchApply } from './apply.js';
 import { benchBatchSweep } from './batch-sweep.js';
 import { benchCoalesce } from './coalesce.js';
 import { benchCopy } from './copy.js';
+import { benchKeepup } from './keepup.js';
 import type { SizerSpec } from './apply-harness.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
@@ -65,6 +66,38 @@ function parseLatencies(text: string): number[] {
     const latency = Number(item.trim());
     if (item.trim() === '' || !Number.isFinite(latency) || latency < 0) throw new InvalidArgumentError(`"${item.trim()}" is not a latency in milliseconds.`);
     return latency;
+  });
+}
+
+program
+  .command('keepup')
+  .description('a real OLTP load (sysbench oltp_write_only) at full speed and fixed rates, loopback and ~6 ms RTT, adaptive vs fixed 100: lag, engine CPU per event by stage, busy fraction')
+  .option('--quick', 'full speed and 1000 tps, loopback only, 15 s runs')
+  .option('--seconds <n>', 'load seconds per run (default 35, of which 5 warm-up)')
+  .option('--rates <list>', 'source rates in transactions/s, 0 = full speed (default 0,1000,2000)', parseRates)
+  .option('--latencies <list>', 'added latency in ms per direction (default 0,3)', parseLatencies)
+  .option('--sizers <list>', 'sizers, e.g. adaptive,100 (default adaptive,100)', parseSizers)
+  .option('--threads <n>', 'sysbench threads', '8')
+  .option('--save-profiles', 'write each run\'s CPU profile to bench/out/keepup-N.cpuprofile')
+  .action((options: { quick?: boolean; seconds?: string; rates?: number[]; latencies?: number[]; sizers?: SizerSpec[]; threads: string; saveProfiles?: boolean }) => {
+    const quick = options.quick ?? false;
+    const seconds = Number(options.seconds ?? (quick ? 15 : 35));
+    return benchKeepup({
+      seconds,
+      warmupSeconds: Math.min(5, Math.floor(seconds / 4)),
+      rates: options.rates ?? (quick ? [0, 1000] : [0, 1000, 2000]),
+      latencies: options.latencies ?? (quick ? [0] : [0, 3]),
+      sizers: options.sizers ?? ['adaptive', 100],
+      threads: Number(options.threads),
+      saveProfiles: options.saveProfiles ?? false,
+    });
+  });
+
+function parseRates(text: string): number[] {
+  return text.split(',').map((item) => {
+    const rate = Number(item.trim());
+    if (item.trim() === '' || !Number.isInteger(rate) || rate < 0) throw new InvalidArgumentError(`"${item.trim()}" is not a rate in transactions per second (0 = full speed).`);
+    return rate;
   });
 }
 

@@ -42,6 +42,22 @@ export class StatementLoggedChangeError extends BinlogStreamError {
   }
 }
 
+/**
+ * An XA transaction changed a selected table. Its rows reach the binlog at XA PREPARE, before
+ * anyone knows whether it will commit; the outcome comes later, as a statement of its own,
+ * possibly after a restart. Replaying the rows at PREPARE would keep rows that a later XA
+ * ROLLBACK discards, so the run stops at the first such row, before any of it is applied.
+ */
+export class XaTransactionError extends BinlogStreamError {
+  constructor(readonly table: TableRef) {
+    super(
+      `an XA transaction (XA START … XA PREPARE) changed ${tableKey(table)}: tideferry cannot replay XA transactions, ` +
+        `whose rows are logged before their outcome is known. Nothing of it was applied. Stop the XA writers of the ` +
+        `selected tables (or have them use ordinary transactions) and start a new migration.`,
+    );
+  }
+}
+
 /** A column of a selected table has a type whose values tideferry cannot write back exactly. */
 export class UnsupportedColumnError extends BinlogStreamError {}
 

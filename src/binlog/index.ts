@@ -5,4 +5,3 @@ export { compareBinlogPositions, describePosition, readSourcePosition } from './
 export type { CommitItem, RowChange, RowItem, StreamItem } from './events.js';
 export { BinlogStreamer, defaultBinlogServerId, type BinlogStreamerOptions, type BinlogStreamerStats, type RowFilter } from './stream/streamer.js';
 export { BinlogSchemaChangedError, BinlogStreamError, StatementLoggedChangeError, UnsupportedColumnError } from './errors.js';
-export { decodeRow, decodeValue } from './decode/values.js';

@@ -1,4 +1,4 @@
-import { coefficientOfVariation, quantile } from 'simple-statistics';
+import { coefficientOfVariation, quantileSorted } from 'simple-statistics';
 import { ArrivalRateEstimator, type ArrivalRateEstimatorOptions } from './arrival-rate.js';
 import { CostEstimator, type CostEstimate, type CostEstimatorOptions } from './cost-estimator.js';
 import { ProbeCycle } from './probe-cycle.js';
@@ -154,6 +154,8 @@ export class BatchSizeController {
   private readonly transactionQuantile: number;
   private readonly transactionWindow: number;
   private readonly recentTransactions: number[] = [];
+  /** The same, sorted: the quantile is read from it instead of sorting a copy per transaction. */
+  private readonly sortedTransactions: number[] = [];
   private transactionFloor = 0;
   private baseSize: number;
 
@@ -200,8 +202,9 @@ export class BatchSizeController {
   recordSourceTransaction(items: number): void {
     if (!(items > 0) || this.transactionQuantile <= 0) return;
     this.recentTransactions.push(items);
-    if (this.recentTransactions.length > this.transactionWindow) this.recentTransactions.shift();
-    this.transactionFloor = Math.ceil(quantile(this.recentTransactions, this.transactionQuantile));
+    insertSorted(this.sortedTransactions, items);
+    if (this.recentTransactions.length > this.transactionWindow) removeSorted(this.sortedTransactions, this.recentTransactions.shift()!);
+    this.transactionFloor = Math.ceil(quantileSorted(this.sortedTransactions, this.transactionQuantile));
   }
 
   /**
@@ -234,6 +237,11 @@ export class BatchSizeController {
   private needsProbe(): boolean {
     if (this.recentSizes.length < this.probeWindow) return true;
     return coefficientOfVariation(this.recentSizes) < this.probeBelowVariation;
+  }
+
+  /** Whether the target counts as saturated now (as of the last batch or size asked for). */
+  get saturated(): boolean {
+    return this.saturation.saturated;
   }
 
   /**
@@ -318,6 +326,21 @@ export class BatchSizeController {
     return Math.min(this.max, Math.max(this.min, Math.round(size)));
   }
 }
+
+/** Index of the first element of `sorted` not below `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+const insertSorted = (sorted: number[], value: number): void => void sorted.splice(lowerBound(sorted, value), 0, value);
+const removeSorted = (sorted: number[], value: number): void => void sorted.splice(lowerBound(sorted, value), 1);
 
 /**
  * Whole events enough to hold `size`: a batch below B* cannot keep up, so

@@ -44,6 +44,14 @@ export interface CostEstimatorOptions {
    * noise of m·b.
    */
   readonly maximumRelativeOverheadError?: number;
+  /**
+   * Least time between two fits, seconds. Default 0: a fit per batch. A fit costs ~50–100 µs
+   * (n ≤ 200), and at small batches the applier writes a thousand a second, so the engine asks
+   * for 0.05 (binlog/apply/adaptive-sizer.ts): fitting every batch cost more engine CPU than the
+   * events themselves (`npm run bench -- keepup` at 1,000 tps: 32 µs of the tuning loop per
+   * event). m and o move over seconds, not milliseconds.
+   */
+  readonly refitSeconds?: number;
 }
 
 /** Fewer batches than this and there is no estimate: five points is the least for which a MAD means anything. */
@@ -75,9 +83,9 @@ interface BatchSample {
  * (maximumRelativeOverheadError). Otherwise o is held at its last trusted
  * value and m is fitted around it, and the estimate says identifiable: false.
  *
- * The estimate is recomputed on each observation (O(n log n), n ≤ 200), so
- * that estimate() is a cheap read and the o held does not depend on how often
- * someone asks.
+ * The estimate is recomputed on observation (O(n log n), n ≤ 200), at most
+ * every refitSeconds, so that estimate() is a cheap read and the o held does
+ * not depend on how often someone asks.
  */
 export class CostEstimator {
   private readonly maxSamples: number;
@@ -88,6 +96,8 @@ export class CostEstimator {
   private readonly samples: BatchSample[] = [];
   private current: CostEstimate | undefined;
   private lastIdentifiedPerBatchSeconds: number | undefined;
+  private readonly refitSeconds: number;
+  private fittedAt = -Infinity;
 
   constructor(options: CostEstimatorOptions = {}) {
     this.maxSamples = Math.max(MINIMUM_COST_SAMPLES, options.maxSamples ?? 200);
@@ -95,6 +105,7 @@ export class CostEstimator {
     this.outlierThreshold = options.outlierThreshold ?? DEFAULT_COST_FIT.outlierThreshold;
     this.minimumSizeVariation = options.minimumSizeVariation ?? DEFAULT_COST_FIT.minimumXVariation;
     this.maximumRelativeOverheadError = options.maximumRelativeOverheadError ?? 0.25;
+    this.refitSeconds = options.refitSeconds ?? 0;
   }
 
   /**
@@ -106,7 +117,10 @@ export class CostEstimator {
     if (!(batchSize > 0) || !Number.isFinite(batchSize) || !(seconds >= 0) || !Number.isFinite(seconds)) return;
     this.samples.push({ size: batchSize, seconds, at: now });
     this.forgetOldSamples(now);
+    // Until the first estimate every batch counts; after it, refit at most every refitSeconds.
+    if (this.current !== undefined && now - this.fittedAt < this.refitSeconds) return;
     this.current = this.fit();
+    if (this.current !== undefined) this.fittedAt = now;
   }
 
   /** The current estimate, or undefined before MINIMUM_COST_SAMPLES batches. */

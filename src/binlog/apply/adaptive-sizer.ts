@@ -22,7 +22,8 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
   private fedUntil: number;
 
   constructor(private readonly options: AdaptiveSizerOptions) {
-    this.controller = new BatchSizeController(options);
+    // A fit per 50 ms, not per batch: see CostEstimatorOptions.refitSeconds.
+    this.controller = new BatchSizeController({ ...options, cost: { refitSeconds: 0.05, ...options.cost } });
     // Arrival rates are averaged over the time actually watched, from the start on.
     this.fedUntil = options.startedAt ?? Date.now() / 1000;
     this.controller.recordArrivals(0, this.fedUntil);
@@ -54,7 +55,9 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
 
   recordBatch(size: number, seconds: number, now: number): void {
     this.controller.recordBatch(size, seconds, now);
-    this.noteSaturation(this.controller.snapshot(now));
+    // A snapshot costs more than a batch of a few events is worth; only a change of state needs one.
+    if (this.controller.saturated) this.saturatedBatches++;
+    if (this.controller.saturated !== this.saturated) this.noteSaturation(this.controller.snapshot(now));
     this.options.onQueueBound?.(this.controller.queueBound());
   }
 
@@ -64,8 +67,6 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
 
   /** Says so loudly when the target cannot keep up (m·R over the bound), and when it recovers. */
   private noteSaturation(snapshot: TuningSnapshot): void {
-    if (snapshot.saturated) this.saturatedBatches++;
-    if (snapshot.saturated === this.saturated) return;
     this.saturated = snapshot.saturated;
     const figures = { m: snapshot.perEventSeconds, o: snapshot.perBatchSeconds, R: snapshot.arrivalRate, utilisation: snapshot.utilisation };
     if (snapshot.saturated) {

@@ -9,9 +9,19 @@
 // any group (rotations, format descriptions, GTID lists, binlog checkpoints, heartbeats) are
 // boundaries too: they matter when the source's final position, read at cutover, sits after
 // them rather than after a commit.
-import type { AnyBinlogEvent } from '@vlasky/zongji';
 import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
 import { compareBinlogPositions, type BinlogPosition } from '../position.js';
+
+/** What the tracker needs to know of an event (see streamer.ts, which reads them). */
+export type GroupEvent =
+  | { readonly kind: 'rotate'; readonly file: string; readonly position: number }
+  | { readonly kind: 'mariadb-gtid'; readonly standalone: boolean; readonly xa: boolean; readonly domainId: number; readonly serverId: number; readonly seqNo: bigint }
+  | { readonly kind: 'mysql-gtid'; readonly gtid: string | undefined }
+  | { readonly kind: 'query'; readonly statement: string; readonly nextPosition: number }
+  | { readonly kind: 'commit'; readonly nextPosition: number }
+  | { readonly kind: 'rows' }
+  | { readonly kind: 'heartbeat'; readonly file: string; readonly nextPosition: number }
+  | { readonly kind: 'other'; readonly nextPosition: number };
 
 type GtidState =
   | { readonly flavour: 'mariadb'; readonly position: MariadbGtidPosition; pending?: { domainId: number; serverId: number; seqNo: number | string } }
@@ -26,11 +36,14 @@ function parseGtidState(text: string | undefined): GtidState | undefined {
   }
 }
 
+const startsXa = (statement: string): boolean => /^XA\s+(START|BEGIN)\b/i.test(statement);
+
 export class EventGroupTracker {
   private file: string;
   private last: BinlogPosition;
   private groupOpen = false;
   private transactionOpen = false;
+  private xa = false;
   private readonly gtids: GtidState | undefined;
 
   /** `start` must be a group boundary (a position the stream was started from). */
@@ -45,28 +58,35 @@ export class EventGroupTracker {
     return this.groupOpen;
   }
 
-  /** The resume point right after `event`, when that is a group boundary past the last one. */
-  observe(event: AnyBinlogEvent): BinlogPosition | undefined {
-    switch (event.getTypeName()) {
-      case 'Rotate': {
-        const rotate = event as Extract<AnyBinlogEvent, { binlogName: string; position: number }>;
-        this.file = rotate.binlogName;
-        return this.groupOpen ? undefined : this.advance(rotate.position);
-      }
-      case 'MariadbGtid': {
-        const gtid = event as Extract<AnyBinlogEvent, { standalone: boolean }>;
-        this.openGroup(!gtid.standalone);
-        if (this.gtids?.flavour === 'mariadb') this.gtids.pending = { domainId: gtid.domainId, serverId: gtid.serverId, seqNo: gtid.seqNo };
+  /** True inside an XA transaction's group (XA START … XA PREPARE), whose outcome the binlog gives only later. */
+  get insideXa(): boolean {
+    return this.xa;
+  }
+
+  /** The binlog file the stream is in. */
+  get currentFile(): string {
+    return this.file;
+  }
+
+  /** The resume point right after the event, when that is a group boundary past the last one. */
+  observe(event: GroupEvent): BinlogPosition | undefined {
+    switch (event.kind) {
+      case 'rotate':
+        this.file = event.file;
+        return this.groupOpen ? undefined : this.advance(event.position);
+      case 'mariadb-gtid':
+        this.openGroup(!event.standalone);
+        this.xa = event.xa;
+        if (this.gtids?.flavour === 'mariadb') this.gtids.pending = { domainId: event.domainId, serverId: event.serverId, seqNo: event.seqNo.toString() };
         return undefined;
-      }
-      case 'Gtid':
-      case 'AnonymousGtid':
+      case 'mysql-gtid':
         this.openGroup(false);
-        if (this.gtids?.flavour === 'mysql' && event.getTypeName() === 'Gtid') this.gtids.pending = (event as { gtid: string }).gtid;
+        if (this.gtids?.flavour === 'mysql' && event.gtid) this.gtids.pending = event.gtid;
         return undefined;
-      case 'Query': {
-        const statement = (event as { query: string }).query.trim().toUpperCase();
-        if (statement === 'BEGIN' || statement.startsWith('XA START')) {
+      case 'query': {
+        const statement = event.statement.trim().toUpperCase();
+        if (statement === 'BEGIN' || startsXa(statement)) {
+          if (startsXa(statement)) this.xa = true;
           this.openGroup(true);
           return undefined;
         }
@@ -75,22 +95,16 @@ export class EventGroupTracker {
         if (this.transactionOpen && statement !== 'COMMIT' && statement !== 'ROLLBACK') return undefined;
         return this.closeGroup(event.nextPosition);
       }
-      case 'Xid':
-      case 'XaPrepare':
+      case 'commit':
         return this.closeGroup(event.nextPosition);
-      case 'TableMap':
-      case 'WriteRows':
-      case 'UpdateRows':
-      case 'DeleteRows':
+      case 'rows':
         // Row events always belong to a group, even if its start was not recognised.
         this.groupOpen = true;
         return undefined;
-      case 'Heartbeat': {
-        const heartbeat = event as Extract<AnyBinlogEvent, { binlogName: string }>;
-        if (this.groupOpen || heartbeat.binlogName !== this.file) return undefined;
+      case 'heartbeat':
+        if (this.groupOpen || event.file !== this.file) return undefined;
         return this.advance(event.nextPosition);
-      }
-      default:
+      case 'other':
         return this.groupOpen ? undefined : this.advance(event.nextPosition);
     }
   }
@@ -103,6 +117,7 @@ export class EventGroupTracker {
   private closeGroup(nextPosition: number): BinlogPosition | undefined {
     this.groupOpen = false;
     this.transactionOpen = false;
+    this.xa = false;
     if (this.gtids?.flavour === 'mariadb' && this.gtids.pending) this.gtids.position.add(this.gtids.pending);
     if (this.gtids?.flavour === 'mysql' && this.gtids.pending) this.gtids.set.add(this.gtids.pending);
     if (this.gtids) this.gtids.pending = undefined;

@@ -1,41 +1,48 @@
-// The source binlog as a stream of row changes and commit points (DESIGN.md steps 2 and 4).
+// The source binlog as a stream of row changes and commit points (docs/architecture.md,
+// "The binlog side"): the dump connection (dump.ts), the events read from its packets
+// (decode/), the group boundaries a resume may start from (event-groups.ts), and a bounded
+// queue the applier takes from (item-queue.ts).
 //
-// Delivery is at least once: positions advance only at event-group boundaries (event-groups.ts),
-// and after a dropped connection the stream restarts from the last boundary received, so the
-// rows of a transaction cut in half are delivered again, whole, after the ones already queued.
-// The applier is idempotent, which makes that safe.
+// Delivery is at least once: positions advance only at event-group boundaries, and after a
+// dropped connection the stream restarts from the last boundary received, so the rows of a
+// transaction cut in half are delivered again, whole, after the ones already queued. The
+// applier is idempotent, which makes that safe.
 //
-// Backpressure: once `maxQueuedItems` items (or `maxQueuedBytes` of row values) wait in the
+// Backpressure: once `maxQueuedItems` items (or `maxQueuedBytes` of row images) wait in the
 // queue, the binlog socket is paused, after the event being handled: the queue can exceed the
 // bound by that one event's rows (a row event holds ~8 KiB of row images on MariaDB,
 // binlog_row_event_max_size, more only for a single larger row). It is resumed when the queue
 // has drained below half of both bounds.
-import type { AnyBinlogEvent } from '@vlasky/zongji';
 import type { Endpoint } from '../../db/connection.js';
 import type { TableRef, TableSchema } from '../../db/schema.js';
 import { tableKey } from '../../db/schema.js';
-import type { Row } from '../../db/sql.js';
 import { silentLogger, type Logger } from '../../log.js';
-import { unsupportedColumns } from '../decode/values.js';
 import {
-  BinlogSchemaChangedError, BinlogStreamError, ConnectionIdleError, StatementLoggedChangeError, UnsupportedColumnError,
+  EventType, MARIADB_GTID_PREPARED_XA, MARIADB_GTID_STANDALONE, postHeaderLength,
+  readEventHeader, readFormatDescription, readHeartbeatFile, readMariadbGtid, readMysqlGtid, readQuery, readRotate,
+  type EventHeader, type FormatDescription,
+} from '../decode/binlog-events.js';
+import { unsupportedColumns } from '../decode/table-check.js';
+import { TableMapCache } from '../decode/table-map.js';
+import {
+  BinlogSchemaChangedError, BinlogStreamError, ConnectionIdleError, StatementLoggedChangeError, UnsupportedColumnError, XaTransactionError,
   abbreviate, explainStreamError, isRetryableConnectionError,
 } from '../errors.js';
-import { EventGroupTracker } from './event-groups.js';
-import type { StreamItem } from '../events.js';
-import { StreamItemQueue } from './item-queue.js';
+import type { RowImage, StreamItem } from '../events.js';
 import { describePosition, type BinlogPosition } from '../position.js';
+import { BinlogDump } from './dump.js';
+import { EventGroupTracker, type GroupEvent } from './event-groups.js';
+import { StreamItemQueue } from './item-queue.js';
 import { checkBinlogSource } from './source-check.js';
 import { classifyStatement } from './statement-guard.js';
-import { eventSeconds, rowItemsOf, tableDecoderFor, type RowsEvent, type TableDecoder, type TableMapEvent } from './table-events.js';
-import { ZongjiSession } from './connection.js';
+import { readRowsEvent, tableReaderFor, type RowsKind, type TableReader } from './table-events.js';
 
 /**
  * Whether a row image belongs to the migration; undefined means no opinion (kept). Changes whose
  * images all fall outside are dropped here; an update with one image inside is passed on whole,
  * and the applier decides (an update leaving the filter is a delete).
  */
-export type RowFilter = (table: TableSchema, row: Row) => boolean | undefined;
+export type RowFilter = (table: TableSchema, image: RowImage) => boolean | undefined;
 
 export interface BinlogStreamerOptions {
   readonly endpoint: Endpoint;
@@ -46,7 +53,7 @@ export interface BinlogStreamerOptions {
   readonly rowFilter?: RowFilter;
   /** Items queued before the socket is paused. Default 10 000. */
   readonly maxQueuedItems?: number;
-  /** Estimated bytes of queued row values before the socket is paused (large BLOBs). Default 256 MiB. */
+  /** Estimated bytes of queued row images before the socket is paused (large BLOBs). Default 256 MiB. */
   readonly maxQueuedBytes?: number;
   readonly logger?: Logger;
   /** Heartbeat period asked of the source while it has nothing to send. Default 1 s. */
@@ -64,9 +71,35 @@ export interface BinlogStreamerStats {
   readonly reconnects: number;
   readonly rowsReceived: number;
   readonly commitsReceived: number;
+  /** Binlog events read (all types, selected tables or not). */
+  readonly eventsRead: number;
+  /** Process CPU seconds spent reading and decoding the binlog (see BinlogDump.cpuSeconds). */
+  readonly cpuSeconds: number;
 }
 
 export const defaultBinlogServerId = (): number => 0x7466_0000 + Math.floor(Math.random() * 0x1_0000);
+
+const ROWS_KIND = new Map<number, { kind: RowsKind; version2: boolean }>([
+  [EventType.WRITE_ROWS_V1, { kind: 'insert', version2: false }],
+  [EventType.UPDATE_ROWS_V1, { kind: 'update', version2: false }],
+  [EventType.DELETE_ROWS_V1, { kind: 'delete', version2: false }],
+  [EventType.WRITE_ROWS_V2, { kind: 'insert', version2: true }],
+  [EventType.UPDATE_ROWS_V2, { kind: 'update', version2: true }],
+  [EventType.DELETE_ROWS_V2, { kind: 'delete', version2: true }],
+]);
+
+/** Event types whose contents tideferry cannot read; each says what to change on the source. */
+const REFUSED = new Map<number, string>([
+  [EventType.TRANSACTION_PAYLOAD, 'the source compresses its binlog transactions (binlog_transaction_compression=ON): turn it off for the migration'],
+  [EventType.PARTIAL_UPDATE_ROWS, 'the source logs partial JSON updates (binlog_row_value_options=PARTIAL_JSON): set it to empty for the migration'],
+  [EventType.MARIADB_WRITE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_UPDATE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_DELETE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_WRITE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_UPDATE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_DELETE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
+  [EventType.MARIADB_QUERY_COMPRESSED, 'the source compresses its binlog statements (log_bin_compress=ON): turn it off for the migration'],
+]);
 
 export class BinlogStreamer {
   readonly serverId: number;
@@ -78,9 +111,11 @@ export class BinlogStreamer {
   private readonly heartbeatMs: number;
   private readonly idleTimeoutMs: number;
   private readonly queue = new StreamItemQueue();
-  private readonly decoders = new Map<number, TableDecoder>();
-  private session: ZongjiSession | undefined;
+  private readonly tableMaps = new TableMapCache<TableReader | undefined>();
+  private session: BinlogDump | undefined;
   private tracker: EventGroupTracker | undefined;
+  private format: FormatDescription | undefined;
+  private checksumBytes = 0;
   /** Bumped per connection attempt: callbacks of an older session are ignored. */
   private generation = 0;
   private resumeFrom: BinlogPosition | undefined;
@@ -92,7 +127,9 @@ export class BinlogStreamer {
   private failingSince: number | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private counters = { reconnects: 0, rowsReceived: 0, commitsReceived: 0 };
+  private counters = { reconnects: 0, rowsReceived: 0, commitsReceived: 0, eventsRead: 0 };
+  private finishedSessionsCpuSeconds = 0;
+  private readonly pushItem = (item: StreamItem): void => this.queue.push(item);
 
   constructor(private readonly options: BinlogStreamerOptions) {
     this.serverId = options.serverId ?? defaultBinlogServerId();
@@ -153,7 +190,7 @@ export class BinlogStreamer {
   async stop(): Promise<void> {
     if (this.state === 'running' || this.state === 'idle') this.state = 'stopped';
     this.queue.close();
-    await this.shutdownConnection();
+    this.shutdownConnection();
   }
 
   get queuedItems(): number {
@@ -163,6 +200,11 @@ export class BinlogStreamer {
   /** The oldest item waiting in the queue, if any. */
   get oldestQueued(): StreamItem | undefined {
     return this.queue.head;
+  }
+
+  /** Estimated bytes of row images in the queue. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
   }
 
   /**
@@ -176,11 +218,6 @@ export class BinlogStreamer {
   /** Date.now() when the last event or heartbeat arrived from the source (0: never). */
   get lastContactAt(): number {
     return this.lastEventAt;
-  }
-
-  /** Estimated bytes of row values in the queue. */
-  get queuedBytes(): number {
-    return this.queue.bytes;
   }
 
   /** The last group boundary received (the start position until the first one arrives). */
@@ -203,7 +240,7 @@ export class BinlogStreamer {
   }
 
   get stats(): BinlogStreamerStats {
-    return { ...this.counters };
+    return { ...this.counters, cpuSeconds: this.finishedSessionsCpuSeconds + (this.session?.cpuSeconds ?? 0) };
   }
 
   private async connect(): Promise<void> {
@@ -219,31 +256,27 @@ export class BinlogStreamer {
     }
     if (generation !== this.generation || this.state !== 'running') return;
     this.tracker = new EventGroupTracker(from);
-    this.decoders.clear();
+    this.tableMaps.clear();
+    this.format = undefined;
     this.logger.info({ from: describePosition(from), serverId: this.serverId }, 'binlog stream connecting');
-    this.session = new ZongjiSession(
+    const session = new BinlogDump(
+      { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs },
       {
-        endpoint: this.options.endpoint,
-        serverId: this.serverId,
-        from,
-        includeSchema: this.includeSchema(),
-        heartbeatMs: this.heartbeatMs,
-      },
-      {
-        onEvent: (event) => this.handleEvent(generation, event),
+        onEvent: (buffer, start, end) => this.handleEvent(generation, buffer, start, end),
         onError: (error) => this.handleError(generation, error),
       },
     );
-    if (this.backpressured) this.session.pause();
+    this.session = session;
+    if (this.backpressured) session.pause();
+    try {
+      const { checksum } = await session.start();
+      this.checksumBytes = checksum ? 4 : 0;
+    } catch (error) {
+      this.handleError(generation, error);
+    }
   }
 
-  private includeSchema(): Record<string, string[]> {
-    const schema: Record<string, string[]> = {};
-    for (const table of this.options.tables.values()) (schema[table.database] ??= []).push(table.name);
-    return schema;
-  }
-
-  private handleEvent(generation: number, event: AnyBinlogEvent): void {
+  private handleEvent(generation: number, buffer: Buffer, start: number, end: number): void {
     if (generation !== this.generation || this.state !== 'running' || !this.tracker) return;
     this.lastEventAt = Date.now();
     if (!this.receivedSinceConnect) {
@@ -251,29 +284,15 @@ export class BinlogStreamer {
       this.failingSince = undefined;
       this.reconnectDelayMs = this.options.initialReconnectDelayMs ?? 100;
     }
+    this.counters.eventsRead++;
     try {
-      switch (event.getTypeName()) {
-        case 'TableMap':
-          this.onTableMap(event as TableMapEvent);
-          break;
-        case 'WriteRows':
-          this.onRows(event as RowsEvent, 'insert');
-          break;
-        case 'UpdateRows':
-          this.onRows(event as RowsEvent, 'update');
-          break;
-        case 'DeleteRows':
-          this.onRows(event as RowsEvent, 'delete');
-          break;
-        case 'Query':
-          this.onStatement(event as Extract<AnyBinlogEvent, { getTypeName(): 'Query' }>);
-          break;
-      }
-      const boundary = this.tracker.observe(event);
+      const header = readEventHeader(buffer, start, end, this.checksumBytes);
+      const groupEvent = this.readEvent(buffer, header, end);
+      const boundary = groupEvent && this.tracker.observe(groupEvent);
       if (boundary) {
         this.resumeFrom = boundary;
         this.counters.commitsReceived++;
-        this.queue.push({ kind: 'commit', position: boundary, timestamp: eventSeconds(event), receivedAt: Date.now() / 1000 });
+        this.queue.push({ kind: 'commit', position: boundary, timestamp: header.timestamp, receivedAt: this.lastEventAt / 1000 });
       }
     } catch (error) {
       this.fail(error);
@@ -285,26 +304,87 @@ export class BinlogStreamer {
     }
   }
 
-  private onTableMap(event: TableMapEvent): void {
-    const table = this.options.tables.get(`${event.schemaName}.${event.tableName}`);
-    const entry = this.session?.tableMapEntry(event.tableId);
-    if (table && entry) this.decoders.set(event.tableId, tableDecoderFor(event, table, entry));
+  /** Acts on one event and says what it means for the group boundaries (undefined: nothing). */
+  private readEvent(buffer: Buffer, header: EventHeader, eventEnd: number): GroupEvent | undefined {
+    const rows = ROWS_KIND.get(header.type);
+    if (rows) {
+      this.onRows(buffer, header, rows.kind, rows.version2);
+      return { kind: 'rows' };
+    }
+    switch (header.type) {
+      case EventType.TABLE_MAP: {
+        const postHeader = postHeaderLength(this.format, EventType.TABLE_MAP, 8);
+        this.tableMaps.lookup(buffer, header.bodyStart, header.bodyEnd, postHeader, (map) => {
+          const table = this.options.tables.get(`${map.database}.${map.table}`);
+          return table ? tableReaderFor(map, table) : undefined;
+        });
+        return { kind: 'rows' };
+      }
+      case EventType.QUERY: {
+        const { schema, query } = readQuery(buffer, header, this.format);
+        this.onStatement(query, schema);
+        return { kind: 'query', statement: query, nextPosition: header.nextPosition };
+      }
+      case EventType.XID:
+      case EventType.XA_PREPARE:
+        return { kind: 'commit', nextPosition: header.nextPosition };
+      case EventType.MARIADB_GTID: {
+        const gtid = readMariadbGtid(buffer, header);
+        return {
+          kind: 'mariadb-gtid',
+          standalone: (gtid.flags & MARIADB_GTID_STANDALONE) !== 0,
+          // An XA PREPARE's group carries the rows; the XA COMMIT or ROLLBACK later (FL_COMPLETED_XA) carries none.
+          xa: (gtid.flags & MARIADB_GTID_PREPARED_XA) !== 0,
+          domainId: gtid.domainId,
+          serverId: gtid.serverId,
+          seqNo: gtid.seqNo,
+        };
+      }
+      case EventType.GTID:
+      case EventType.GTID_TAGGED:
+        return { kind: 'mysql-gtid', gtid: header.type === EventType.GTID ? readMysqlGtid(buffer, header) : undefined };
+      case EventType.ANONYMOUS_GTID:
+        return { kind: 'mysql-gtid', gtid: undefined };
+      case EventType.ROTATE: {
+        const rotate = readRotate(buffer, header);
+        return { kind: 'rotate', file: rotate.file, position: rotate.position };
+      }
+      case EventType.FORMAT_DESCRIPTION:
+        this.format = readFormatDescription(buffer, header.bodyStart, eventEnd);
+        this.checksumBytes = this.format.checksum ? 4 : 0;
+        return { kind: 'other', nextPosition: header.nextPosition };
+      case EventType.HEARTBEAT:
+      case EventType.HEARTBEAT_V2:
+        return { kind: 'heartbeat', file: header.type === EventType.HEARTBEAT ? readHeartbeatFile(buffer, header) : this.tracker!.currentFile, nextPosition: header.nextPosition };
+      case EventType.INCIDENT:
+        throw new BinlogStreamError('the source logged an INCIDENT event (it lost changes it could not log, e.g. after a crash): its binlog cannot be trusted from here; start a new migration');
+      default: {
+        const refused = REFUSED.get(header.type);
+        if (refused) throw new BinlogStreamError(`the binlog cannot be read: ${refused}`);
+        return { kind: 'other', nextPosition: header.nextPosition };
+      }
+    }
   }
 
-  private onRows(event: RowsEvent, type: 'insert' | 'update' | 'delete'): void {
-    const decoder = this.decoders.get(event.tableId);
-    if (!decoder) throw new BinlogStreamError(`row event for table id ${event.tableId} without a TABLE_MAP of a selected table`);
-    this.counters.rowsReceived += event.rows.length;
-    const keep = (row: Row): boolean => this.rowFilter?.(decoder.table, row) !== false;
-    for (const item of rowItemsOf(event, type, decoder, keep)) this.queue.push(item);
+  private onRows(buffer: Buffer, header: EventHeader, kind: RowsKind, version2: boolean): void {
+    const postHeader = postHeaderLength(this.format, header.type, version2 ? 10 : 8);
+    const tableId = postHeader === 6 ? buffer.readUInt32LE(header.bodyStart) : buffer.readUIntLE(header.bodyStart, 6);
+    const entry = this.tableMaps.get(tableId);
+    if (!entry) throw new BinlogStreamError(`row event for table id ${tableId} without a TABLE_MAP`);
+    const reader = entry.derived;
+    if (!reader) return; // a table that is not migrated
+    if (this.tracker!.insideXa) throw new XaTransactionError(reader.table);
+    const filter = this.rowFilter;
+    const keep = filter ? (image: RowImage) => filter(reader.table, image) !== false : undefined;
+    this.counters.rowsReceived += readRowsEvent(buffer, header.bodyStart, header.bodyEnd, postHeader, version2, kind, reader, header.timestamp, this.pushItem, keep);
   }
 
-  private onStatement(event: Extract<AnyBinlogEvent, { getTypeName(): 'Query' }>): void {
-    const effect = classifyStatement(event.query, event.schema, (reference) => this.selectedMatching(reference));
+  private onStatement(query: string, schema: string): void {
+    const effect = classifyStatement(query, schema, (reference) => this.selectedMatching(reference));
     if (effect.kind === 'none') return;
     const table = effect.tables[0]!;
-    if (effect.kind === 'row-change') throw new StatementLoggedChangeError(table, event.query);
-    throw new BinlogSchemaChangedError(table, event.query, `statement: ${abbreviate(event.query)}`);
+    if (effect.kind === 'row-change') throw new StatementLoggedChangeError(table, query);
+    throw new BinlogSchemaChangedError(table, query, `statement: ${abbreviate(query)}`);
   }
 
   // Names are compared without case: a false match stops a run, a missed one corrupts it.
@@ -318,7 +398,7 @@ export class BinlogStreamer {
 
   private checkIdle(): void {
     const session = this.session;
-    if (this.state !== 'running' || !session || session.isPaused) return;
+    if (this.state !== 'running' || !session || session.isPaused || !session.session) return;
     const idleMs = Date.now() - session.lastActivityAt;
     if (idleMs > this.idleTimeoutMs) {
       this.handleError(this.generation, new ConnectionIdleError(`nothing received on the binlog connection for ${idleMs} ms`));
@@ -344,7 +424,7 @@ export class BinlogStreamer {
     this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.options.maxReconnectDelayMs ?? 5000);
     this.counters.reconnects++;
     this.logger.warn({ error: errorText(error), retryInMs: delay, from: this.resumeFrom && describePosition(this.resumeFrom) }, 'binlog connection lost; reconnecting');
-    void this.shutdownConnection();
+    this.shutdownConnection();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.connect();
@@ -358,10 +438,10 @@ export class BinlogStreamer {
     const failure = explainStreamError(error);
     this.logger.error({ error: failure.message }, 'binlog stream stopped');
     this.queue.fail(failure);
-    void this.shutdownConnection();
+    this.shutdownConnection();
   }
 
-  private async shutdownConnection(): Promise<void> {
+  private shutdownConnection(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (this.state !== 'running' && this.watchdog) {
@@ -370,7 +450,8 @@ export class BinlogStreamer {
     }
     const session = this.session;
     this.session = undefined;
-    await session?.stop();
+    if (session) this.finishedSessionsCpuSeconds += session.cpuSeconds;
+    session?.stop();
   }
 }
 

@@ -268,7 +268,7 @@ describe('BinlogStreamer', () => {
   });
 
   it('drops changes whose images all fall outside the row filter, and keeps updates that cross it', async () => {
-    const streamer = await streamerFor(['filtered'], { rowFilter: (_table, row) => (row[1] as number) % 2 === 1 });
+    const streamer = await streamerFor(['filtered'], { rowFilter: (_table, image) => Number(image[1]) % 2 === 1 });
     streamer.start(await readSourcePosition(admin));
     await admin.query(`INSERT INTO app.filtered VALUES (1, 1), (2, 2), (3, 3);
       UPDATE app.filtered SET v = 5 WHERE id = 1;

@@ -27,6 +27,22 @@ function feed(
 }
 
 describe('CostEstimator', () => {
+  it('with refitSeconds, refits at most that often (the engine fits every 50 ms, not every batch)', () => {
+    const estimator = new CostEstimator({ refitSeconds: 0.05 });
+    const cheap = new SimulatedTarget({ perEventSeconds: 20e-6, perBatchSeconds: 0.001, random: seededRandom(3), noise: 0 });
+    const now = feed(estimator, cheap, seededRandom(4), { count: 40, smallest: 5, largest: 200, interval: 0.01 });
+    const before = estimator.estimate()!;
+    assert.ok(relativeError(before.perEventSeconds, 20e-6) < 0.01);
+    // Ten times dearer batches, all within 50 ms of the last fit: not seen yet…
+    const dear = new SimulatedTarget({ perEventSeconds: 200e-6, perBatchSeconds: 0.001, random: seededRandom(5), noise: 0 });
+    const later = feed(estimator, dear, seededRandom(6), { count: 4, smallest: 5, largest: 200, start: now, interval: 0.001 });
+    assert.equal(estimator.estimate(), before);
+    // …and fitted, all of them, at the first batch after it.
+    estimator.observe(100, dear.writeSeconds(100), later + 0.06);
+    assert.notEqual(estimator.estimate(), before);
+    assert.equal(estimator.estimate()!.samples, 40 + 4 + 1);
+  });
+
   it('has no estimate before five batches', () => {
     const estimator = new CostEstimator();
     for (let index = 0; index < 4; index++) estimator.observe(100 + index * 10, 0.002, index);

@@ -1,0 +1,234 @@
+// `npm run bench -- keepup`: does replication keep up with a real OLTP write load, and what does
+// it cost the engine? sysbench oltp_write_only (8 threads, its own process) writes to the
+// sandbox source at its full speed and at fixed rates; tideferry's Replication — the unit the
+// ferry runs — replays it to the target on loopback and behind the latency proxy (~6 ms round
+// trip), adaptive beside a fixed batch of 100 (Ghostferry's default). Per run: source and
+// applied events/s, lag p50/p99/max and its growth over the second half, the engine's CPU per
+// applied event (process CPU ÷ events; sysbench runs in another process) and its split by
+// stage (a CPU profile of the window), the applier's busy fraction, and the predicted lag beside
+// the measured one. Ends with a CHECKSUM TABLE comparison of source and target.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mean, quantileSorted } from 'simple-statistics';
+import { readSourcePosition } from '../src/binlog/position.js';
+import { Replication } from '../src/binlog/replication.js';
+import { silentLogger } from '../src/log.js';
+import type { TuningSnapshot } from '../src/tuning/index.js';
+import { ADAPTIVE, checksums, MAX_QUEUED_EVENTS, sleep, startBenchServers, stopBenchServers, targetVia, type BenchServers } from './apply-harness.js';
+import { CpuProfiler } from './cpu-profile.js';
+import { markdownTable, OUT_DIR, writeResults, type Record as ResultRecord } from './report.js';
+import { SYSBENCH_DATABASE } from './sysbench.js';
+import { SysbenchLoad } from './sysbench-load.js';
+
+export interface KeepupOptions {
+  /** Load seconds per run (the first `warmup` of them are not measured). */
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  /** Fixed source rates in transactions/s (4 row events each); 0 is full speed. */
+  readonly rates: readonly number[];
+  /** Latency per direction through the proxy, ms; 0 is direct loopback. */
+  readonly latencies: readonly number[];
+  readonly sizers: readonly ('adaptive' | number)[];
+  readonly threads: number;
+  /** Write each run's CPU profile to bench/out (for a closer look in Chrome DevTools). */
+  readonly saveProfiles: boolean;
+}
+
+const TABLES = 4;
+const ROWS_PER_TABLE = 20_000;
+/** Kept up: lag p99 under this… */
+const KEPT_UP_P99_SECONDS = 2;
+/** …and not growing by more than this over the second half of the window. */
+const KEPT_UP_GROWTH_SECONDS = 0.5;
+
+export interface KeepupRun {
+  readonly latencyMs: number;
+  readonly rate: number;
+  readonly sizer: string;
+  readonly sourceEventsPerSecond: number;
+  readonly sourceTransactionsPerSecond: number;
+  readonly appliedPerSecond: number;
+  readonly lag: { p50: number; p99: number; max: number; mean: number };
+  readonly lagGrowthSeconds: number;
+  readonly cpuMicrosecondsPerEvent: number;
+  /** CPU µs per event by stage: measured by the engine itself (process CPU around each stage's synchronous work). */
+  readonly stageMicroseconds: { readonly decode: number; readonly build: number; readonly tuning: number; readonly rest: number };
+  readonly busyFraction: number;
+  readonly meanBatch: number;
+  readonly drainSeconds: number;
+  readonly snapshot: TuningSnapshot | undefined;
+  readonly keptUp: boolean;
+  readonly top: readonly { name: string; share: number }[];
+}
+
+const ms = (seconds: number) => (Number.isFinite(seconds) ? Number((seconds * 1000).toPrecision(3)) : '—');
+const round1 = (value: number) => (Number.isFinite(value) ? Number(value.toFixed(1)) : '—');
+
+async function runOne(servers: BenchServers, latencyMs: number, rate: number, sizer: 'adaptive' | number, options: KeepupOptions, runIndex: number): Promise<KeepupRun> {
+  const target = await targetVia(servers, latencyMs > 0 ? latencyMs : undefined);
+  const lags: number[] = [];
+  const lagSamples: [number, number][] = [];
+  let measuring = false;
+  let applied = 0;
+  let batches = 0;
+  const start = await readSourcePosition(servers.sourceAdmin);
+  const replication = new Replication(
+    {
+      source: servers.sandbox.source.endpoint,
+      target: target.endpoint,
+      tables: servers.tables,
+      batchSize: sizer === 'adaptive' ? ADAPTIVE : sizer,
+      saturationBound: 0.9,
+      maxQueuedEvents: MAX_QUEUED_EVENTS,
+      logger: silentLogger(),
+      onBatch: (batch) => {
+        if (!measuring) return;
+        applied += batch.size;
+        batches++;
+        for (const lag of batch.lagSeconds) lags.push(lag);
+      },
+    },
+    start,
+  );
+  const profiler = new CpuProfiler();
+  try {
+    await sleep(300);
+    const load = new SysbenchLoad({
+      socket: servers.sandbox.source.socket, database: SYSBENCH_DATABASE, tables: TABLES, tableSize: ROWS_PER_TABLE,
+      threads: options.threads, seconds: options.seconds, rate,
+    });
+    await sleep(options.warmupSeconds * 1000);
+    replication.check();
+    await profiler.start();
+    const cpu0 = process.cpuUsage();
+    const busy0 = replication.applier.busySeconds;
+    const stages0 = { decode: replication.streamer.stats.cpuSeconds, build: replication.applier.buildCpuSeconds, tuning: replication.applier.tuningCpuSeconds };
+    const window0 = performance.now();
+    measuring = true;
+    const sampler = setInterval(() => lagSamples.push([(performance.now() - window0) / 1000, replication.lagSeconds()]), 250);
+    const result = await load.finished;
+    const windowSeconds = (performance.now() - window0) / 1000;
+    measuring = false;
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
+    const busy = replication.applier.busySeconds - busy0;
+    const stages = {
+      decode: replication.streamer.stats.cpuSeconds - stages0.decode,
+      build: replication.applier.buildCpuSeconds - stages0.build,
+      tuning: replication.applier.tuningCpuSeconds - stages0.tuning,
+    };
+    const snapshot = replication.tuning();
+    const { top, profile } = await profiler.stop();
+    if (options.saveProfiles) writeFileSync(join(OUT_DIR, `keepup-${runIndex}.cpuprofile`), JSON.stringify(profile));
+    const final = await readSourcePosition(servers.sourceAdmin);
+    const drainStarted = performance.now();
+    await replication.drainTo(final);
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
+
+    const cpuMicrosecondsPerEvent = applied > 0 ? (cpu.user + cpu.system) / applied : NaN;
+    const sorted = Float64Array.from(lags).sort() as unknown as number[];
+    const lag = sorted.length
+      ? { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: sorted[sorted.length - 1]!, mean: mean(sorted) }
+      : { p50: NaN, p99: NaN, max: NaN, mean: NaN };
+    // Growth over the second half: the lag over the last 2 s against the 2 s around the middle.
+    const around = (from: number, to: number) => {
+      const values = lagSamples.filter(([t]) => t >= from && t <= to).map(([, value]) => value);
+      return values.length ? mean(values) : NaN;
+    };
+    const lagGrowthSeconds = around(windowSeconds - 2, windowSeconds) - around(windowSeconds / 2 - 1, windowSeconds / 2 + 1);
+    const perEvent = (seconds: number) => (applied > 0 ? (seconds * 1e6) / applied : NaN);
+    const stageMicroseconds = {
+      decode: perEvent(stages.decode),
+      build: perEvent(stages.build),
+      tuning: perEvent(stages.tuning),
+      rest: cpuMicrosecondsPerEvent - perEvent(stages.decode + stages.build + stages.tuning),
+    };
+    // The source's events: all of the load's, applied by the end of the drain, over sysbench's run time.
+    const sourceEventsPerSecond = replication.applier.eventsApplied / options.seconds;
+    return {
+      latencyMs,
+      rate,
+      sizer: sizer === 'adaptive' ? 'adaptive' : `fixed ${sizer}`,
+      sourceEventsPerSecond,
+      sourceTransactionsPerSecond: result.transactionsPerSecond,
+      appliedPerSecond: applied / windowSeconds,
+      lag,
+      lagGrowthSeconds,
+      cpuMicrosecondsPerEvent,
+      stageMicroseconds,
+      busyFraction: busy / windowSeconds,
+      meanBatch: batches ? applied / batches : NaN,
+      drainSeconds,
+      snapshot,
+      keptUp: lag.p99 < KEPT_UP_P99_SECONDS && !(lagGrowthSeconds > KEPT_UP_GROWTH_SECONDS),
+      top,
+    };
+  } finally {
+    await replication.stop();
+    await target.stop();
+    replication.check();
+  }
+}
+
+export async function benchKeepup(options: KeepupOptions): Promise<void> {
+  const began = Date.now();
+  const servers = await startBenchServers({ tables: TABLES, rowsPerTable: ROWS_PER_TABLE });
+  const records: ResultRecord[] = [];
+  const runs: KeepupRun[] = [];
+  let check = { identical: false, text: 'not checked' };
+  try {
+    let index = 0;
+    for (const latencyMs of options.latencies) {
+      for (const rate of options.rates) {
+        for (const sizer of options.sizers) {
+          const run = await runOne(servers, latencyMs, rate, sizer, options, index++);
+          runs.push(run);
+          const record: ResultRecord = {
+            'RTT ms': latencyMs * 2,
+            'load tps': rate === 0 ? 'full' : rate,
+            sizer: run.sizer,
+            'source tps': Math.round(run.sourceTransactionsPerSecond),
+            'source ev/s': Math.round(run.sourceEventsPerSecond),
+            'applied ev/s': Math.round(run.appliedPerSecond),
+            'lag p50/p99/max ms': `${ms(run.lag.p50)} / ${ms(run.lag.p99)} / ${ms(run.lag.max)}`,
+            'lag growth ms': ms(run.lagGrowthSeconds),
+            'kept up': run.keptUp ? 'yes' : 'NO',
+            'CPU µs/ev': round1(run.cpuMicrosecondsPerEvent),
+            'read+decode': round1(run.stageMicroseconds.decode),
+            'plan+build': round1(run.stageMicroseconds.build),
+            tuning: round1(run.stageMicroseconds.tuning),
+            'write+rest': round1(run.stageMicroseconds.rest),
+            busy: Number(run.busyFraction.toFixed(2)),
+            'mean batch': round1(run.meanBatch),
+            'predicted lag ms': run.snapshot ? ms(run.snapshot.predictedLagSeconds) : '—',
+            'measured mean lag ms': ms(run.lag.mean),
+            'm·R': run.snapshot ? Number(run.snapshot.utilisation.toFixed(2)) : '—',
+            'drain s': Number(run.drainSeconds.toFixed(2)),
+          };
+          records.push(record);
+          process.stdout.write(`${JSON.stringify(record)}\n  top: ${run.top.slice(0, 6).map((entry) => `${(entry.share * 100).toFixed(1)}% ${entry.name}`).join(' | ')}\n`);
+        }
+      }
+    }
+    check = await checksums(servers);
+    process.stdout.write(`CHECKSUM TABLE after the runs: ${check.identical ? 'IDENTICAL' : 'DIFFERENT'} (${check.text})\n`);
+  } finally {
+    await stopBenchServers(servers);
+  }
+  const notes = [
+    '# keepup',
+    '',
+    `Command: \`npm run bench -- keepup\` (${options.seconds} s of load per run, the first ${options.warmupSeconds} s not measured; sysbench oltp_write_only, ${options.threads} threads, ${TABLES} tables × ${ROWS_PER_TABLE} rows; rates ${options.rates.map((rate) => (rate === 0 ? 'full speed' : `${rate} tps`)).join(', ')}; RTT ${options.latencies.map((latency) => `${latency * 2} ms`).join(', ')}). Took ${((Date.now() - began) / 60000).toFixed(1)} min.`,
+    '',
+    'Source, target, sysbench and the engine share the machine. "source ev/s": the row events the load produced per second (all of them are applied by the end of the drain). ' +
+      'Lag: per applied event, source commit → target commit, over the window. Lag growth: mean lag over the window\'s last 2 s minus that over the 2 s around its middle. ' +
+      `Kept up: p99 lag under ${KEPT_UP_P99_SECONDS} s and growth under ${KEPT_UP_GROWTH_SECONDS * 1000} ms. ` +
+      'CPU µs/ev: the engine process\'s user+system CPU over the window ÷ events applied in it. The stage columns split it as the engine measures it (process CPU around the synchronous work of each stage: per binlog socket chunk for read+decode, per batch for plan+build and the tuning loop); write+rest is the remainder: sending batches and reading their results, timers, and GC not inside a stage. ' +
+      'busy: the applier\'s time building and writing batches ÷ wall time. Predicted lag: the model\'s o / (1 − m·R) at the window\'s end.',
+    '',
+    `**Data check:** CHECKSUM TABLE after all runs: **${check.identical ? 'identical' : 'DIFFERENT'}** (${check.text}).`,
+  ].join('\n');
+  writeResults('keepup', records, notes);
+  writeFileSync(join(OUT_DIR, 'keepup-top.md'), runs.map((run, index) => `## run ${index}: RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full' : `${run.rate} tps`}, ${run.sizer}\n\n${markdownTable(run.top.map((entry) => ({ share: `${(entry.share * 100).toFixed(1)}%`, function: entry.name })))}\n`).join('\n'));
+  if (!check.identical) process.exitCode = 1;
+}
