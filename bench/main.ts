@@ -6,6 +6,7 @@ import { benchBatchSweep } from './batch-sweep.js';
 import { benchCoalesce } from './coalesce.js';
 import { benchCopy } from './copy.js';
 import { benchKeepup } from './keepup.js';
+import { benchRowFilter } from './row-filter.js';
 import type { SizerSpec } from './apply-harness.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
@@ -107,5 +108,12 @@ program
   .option('--seconds <n>', 'seconds of source load recorded per backlog', '1.5')
   .option('--rounds <n>', 'applications of each backlog per mode, alternating', '2')
   .action((options: { seconds: string; rounds: string }) => benchCoalesce({ seconds: Number(options.seconds), rounds: Number(options.rounds) }));
+
+program
+  .command('row-filter')
+  .description("judging a batch's images by a row filter on the target: ms per batch beside the batch's own write")
+  .option('--sizes <list>', 'images per batch', '50,500,5000')
+  .option('--rounds <n>', 'batches per size', '100')
+  .action((options: { sizes: string; rounds: string }) => benchRowFilter({ sizes: list(options.sizes), rounds: Number(options.rounds) }));
 
 await program.parseAsync(process.argv);

@@ -134,6 +134,7 @@ export class Ferry {
         selection: { databases: config.databases, include: config.tables.include, exclude: config.tables.exclude },
         binlogServerId,
         cutoverSetsReadOnly: config.cutover.mode === 'read-only',
+        rowFilters: new Map(Object.entries(config.rowFilters)),
       });
       this.tables = checked.tables;
       const sourceAdmin = await connectTo(this.source, 'source');

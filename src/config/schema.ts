@@ -1,6 +1,7 @@
 // The config file's schema. Every key is checked: an unknown key, a wrong type or a missing
 // field is an error that names the key (see load.ts for the message).
 import { z } from 'zod';
+import { rowFilterProblem } from './row-filter.js';
 
 const endpoint = z
   .strictObject({
@@ -37,8 +38,19 @@ export const configSchema = z.strictObject({
       exclude: z.array(z.string().min(1)).default([]),
     })
     .default({ include: ['*'], exclude: [] }),
-  /** Per-table row filter, `db.table: "<SQL condition>"`, e.g. to move one tenant's rows. */
-  rowFilters: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'keys are db.table'), z.string().min(1)).default({}),
+  /**
+   * Per-table row filter, `db.table: "<SQL condition>"`, e.g. to move one tenant's rows. It may
+   * depend on the row alone (see row-filter.ts): the copy and replay evaluate it on different servers.
+   */
+  rowFilters: z
+    .record(
+      z.string().regex(/^[^.]+\.[^.]+$/, 'keys are db.table'),
+      z.string().min(1).superRefine((filter, context) => {
+        const problem = rowFilterProblem(filter);
+        if (problem) context.addIssue({ code: 'custom', message: `${JSON.stringify(filter)} cannot be a row filter: ${problem}` });
+      }),
+    )
+    .default({}),
   copy: z
     .strictObject({
       /** Rows in the first batch; later batches are sized to take targetBatchSeconds. */

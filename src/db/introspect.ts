@@ -8,6 +8,7 @@ interface ColumnRow extends RowDataPacket {
   dataType: string;
   columnType: string;
   charset: string | null;
+  collation: string | null;
   nullable: string;
   extra: string;
   generation: string | null;
@@ -16,7 +17,7 @@ interface ColumnRow extends RowDataPacket {
 export async function readTableSchema(connection: Connection, table: TableRef): Promise<TableSchema | undefined> {
   const [columns] = await connection.query<ColumnRow[]>(
     `SELECT COLUMN_NAME AS name, LOWER(DATA_TYPE) AS dataType, COLUMN_TYPE AS columnType,
-            CHARACTER_SET_NAME AS charset, IS_NULLABLE AS nullable, EXTRA AS extra,
+            CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, IS_NULLABLE AS nullable, EXTRA AS extra,
             IS_GENERATED AS generation
        FROM INFORMATION_SCHEMA.COLUMNS
       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
@@ -35,6 +36,7 @@ export async function readTableSchema(connection: Connection, table: TableRef): 
       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'`,
     [table.database, table.name],
   );
+  const jsonColumns = await mariadbJsonColumns(connection, table);
   const [createRows] = await connection.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
   const createStatement = String(createRows[0]?.['Create Table'] ?? '');
   return {
@@ -46,6 +48,8 @@ export async function readTableSchema(connection: Connection, table: TableRef): 
       columnType: String(row.columnType),
       unsigned: /\bunsigned\b/i.test(String(row.columnType)),
       charset: row.charset === null ? null : String(row.charset),
+      collation: row.collation === null ? null : String(row.collation),
+      json: String(row.dataType) === 'json' || jsonColumns.has(String(row.name)),
       nullable: row.nullable === 'YES',
       // MariaDB reports IS_GENERATED = 'ALWAYS' and EXTRA 'VIRTUAL GENERATED'/'STORED GENERATED' (or PERSISTENT).
       generated: row.generation === 'ALWAYS' || /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(row.extra)),
@@ -54,6 +58,33 @@ export async function readTableSchema(connection: Connection, table: TableRef): 
     hasSecondaryUniqueKey: Number(uniqueRows[0]?.['n'] ?? 0) > 0,
     createStatement,
   };
+}
+
+const NO_CHECK_CONSTRAINTS_TABLE = new Set(['ER_BAD_FIELD_ERROR', 'ER_UNKNOWN_TABLE', 'ER_NO_SUCH_TABLE']);
+
+/**
+ * MariaDB's JSON columns: a JSON column is stored as LONGTEXT with the column check
+ * json_valid(`column`), and any text column with that check is JSON to JSON_OBJECT() and the
+ * like. MySQL has a JSON type instead, and no TABLE_NAME in CHECK_CONSTRAINTS (the query fails).
+ */
+async function mariadbJsonColumns(connection: Connection, table: TableRef): Promise<Set<string>> {
+  try {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT CHECK_CLAUSE AS clause FROM INFORMATION_SCHEMA.CHECK_CONSTRAINTS
+        WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND LEVEL = 'Column'`,
+      [table.database, table.name],
+    );
+    const names = new Set<string>();
+    for (const row of rows) {
+      const match = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(String(row['clause']).trim());
+      if (match) names.add(match[1]!.replace(/``/g, '`'));
+    }
+    return names;
+  } catch (error) {
+    // MySQL 8 (no TABLE_NAME column) and 5.7 (no such table): JSON is a type of its own there.
+    if (NO_CHECK_CONSTRAINTS_TABLE.has((error as { code?: string }).code ?? '')) return new Set();
+    throw error;
+  }
 }
 
 /** The base tables of a database, in name order. */

@@ -15,6 +15,8 @@ export interface PreflightOptions {
   readonly selection: TableSelection;
   readonly binlogServerId: number;
   readonly cutoverSetsReadOnly: boolean;
+  /** Row filters by database.table (none when absent). */
+  readonly rowFilters?: ReadonlyMap<string, string>;
 }
 
 export interface PreflightResult {
@@ -78,6 +80,7 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
         targetTables,
         binlogServerId: options.binlogServerId,
         cutoverSetsReadOnly: options.cutoverSetsReadOnly,
+        rowFilters: options.rowFilters ?? new Map(),
       });
       return { tables: sourceTables, existingTargetTables: targetTables };
     } finally {

@@ -10,6 +10,13 @@ export interface ColumnSchema {
   readonly unsigned: boolean;
   /** Character set of a text column; null for numbers, dates and binary strings. */
   readonly charset: string | null;
+  /** Collation of a text (or ENUM/SET) column; null where charset is. Row filters compare by it. */
+  readonly collation: string | null;
+  /**
+   * Whether JSON functions take the column's values as JSON: MySQL's JSON type, or MariaDB's
+   * JSON (LONGTEXT with the column check `json_valid(column)`, which is what makes it JSON there).
+   */
+  readonly json: boolean;
   readonly nullable: boolean;
   /** Generated (virtual or stored) columns are never written: the target computes them. */
   readonly generated: boolean;

@@ -17,6 +17,8 @@ export interface CheckContext {
   readonly binlogServerId: number;
   /** Whether cutover will set the source read-only (needs the privilege to do so). */
   readonly cutoverSetsReadOnly: boolean;
+  /** The config's row filters, by database.table. */
+  readonly rowFilters: ReadonlyMap<string, string>;
 }
 
 export interface Check {

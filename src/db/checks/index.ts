@@ -3,6 +3,7 @@ import { binlogSettingsCheck } from './binlog-settings.js';
 import type { Check, CheckContext } from './context.js';
 import { primaryKeyCheck } from './primary-key.js';
 import { privilegesCheck } from './privileges.js';
+import { rowFiltersCheck } from './row-filters.js';
 import { serverIdCheck } from './server-id.js';
 import { tablesSelectedCheck } from './tables-selected.js';
 import { targetSchemaCheck } from './target-schema.js';
@@ -14,6 +15,7 @@ export const preflightChecks: readonly Check[] = [
   tablesSelectedCheck,
   primaryKeyCheck,
   targetSchemaCheck,
+  rowFiltersCheck,
 ];
 
 export async function runChecks(context: CheckContext, checks: readonly Check[] = preflightChecks): Promise<void> {
