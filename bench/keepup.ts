@@ -19,6 +19,7 @@ import { CpuProfiler } from './cpu-profile.js';
 import { markdownTable, OUT_DIR, writeResults, type Record as ResultRecord } from './report.js';
 import { SYSBENCH_DATABASE } from './sysbench.js';
 import { SysbenchLoad } from './sysbench-load.js';
+import { contextSwitches, threadCpuBetween, threadTimes } from './thread-cpu.js';
 
 export interface KeepupOptions {
   /** Load seconds per run (the first `warmup` of them are not measured). */
@@ -29,8 +30,14 @@ export interface KeepupOptions {
   /** Latency per direction through the proxy, ms; 0 is direct loopback. */
   readonly latencies: readonly number[];
   readonly sizers: readonly ('adaptive' | number)[];
+  /** binlog.minBatchIntervalMs values to run the adaptive sizer with (fixed sizes run without one, as Ghostferry writes). */
+  readonly intervalsMs: readonly number[];
   readonly threads: number;
-  /** Write each run's CPU profile to bench/out (for a closer look in Chrome DevTools). */
+  /**
+   * Profile each run's window and write the profile to bench/out (top functions in
+   * keepup-top.md). Off by default: the sampler's own CPU (~5–15 µs per event at 500 µs
+   * sampling) would count as the engine's.
+   */
   readonly saveProfiles: boolean;
 }
 
@@ -54,6 +61,14 @@ export interface KeepupRun {
   /** CPU µs per event by stage: measured by the engine itself (process CPU around each stage's synchronous work). */
   readonly stageMicroseconds: { readonly decode: number; readonly build: number; readonly tuning: number; readonly rest: number };
   readonly busyFraction: number;
+  /** Binlog socket reads per second (each a wakeup). */
+  readonly chunksPerSecond: number;
+  /** Share of the engine's CPU spent in the kernel. */
+  readonly systemShare: number;
+  /** Context switches of the engine's threads per second (Linux). */
+  readonly switchesPerSecond: number;
+  /** CPU µs per event by thread (Linux): the event loop (main) beside V8's and libuv's helpers. */
+  readonly threadMicroseconds: Record<string, number>;
   readonly meanBatch: number;
   readonly drainSeconds: number;
   readonly snapshot: TuningSnapshot | undefined;
@@ -64,7 +79,7 @@ export interface KeepupRun {
 const ms = (seconds: number) => (Number.isFinite(seconds) ? Number((seconds * 1000).toPrecision(3)) : '—');
 const round1 = (value: number) => (Number.isFinite(value) ? Number(value.toFixed(1)) : '—');
 
-async function runOne(servers: BenchServers, latencyMs: number, rate: number, sizer: 'adaptive' | number, options: KeepupOptions, runIndex: number): Promise<KeepupRun> {
+async function runOne(servers: BenchServers, latencyMs: number, rate: number, sizer: 'adaptive' | number, intervalMs: number, options: KeepupOptions, runIndex: number): Promise<KeepupRun> {
   const target = await targetVia(servers, latencyMs > 0 ? latencyMs : undefined);
   const lags: number[] = [];
   const lagSamples: [number, number][] = [];
@@ -80,6 +95,7 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
       batchSize: sizer === 'adaptive' ? ADAPTIVE : sizer,
       saturationBound: 0.9,
       maxQueuedEvents: MAX_QUEUED_EVENTS,
+      minBatchIntervalSeconds: intervalMs / 1000,
       logger: silentLogger(),
       onBatch: (batch) => {
         if (!measuring) return;
@@ -99,9 +115,12 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
     });
     await sleep(options.warmupSeconds * 1000);
     replication.check();
-    await profiler.start();
+    if (options.saveProfiles) await profiler.start();
     const cpu0 = process.cpuUsage();
+    const threads0 = threadTimes();
+    const switches0 = contextSwitches();
     const busy0 = replication.applier.busySeconds;
+    const chunks0 = replication.streamer.stats.chunks;
     const stages0 = { decode: replication.streamer.stats.cpuSeconds, build: replication.applier.buildCpuSeconds, tuning: replication.applier.tuningCpuSeconds };
     const window0 = performance.now();
     measuring = true;
@@ -111,6 +130,9 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
     measuring = false;
     clearInterval(sampler);
     const cpu = process.cpuUsage(cpu0);
+    const threadCpu = threadCpuBetween(threads0, threadTimes());
+    const switches = contextSwitches() - switches0;
+    const chunksPerSecond = (replication.streamer.stats.chunks - chunks0) / windowSeconds;
     const busy = replication.applier.busySeconds - busy0;
     const stages = {
       decode: replication.streamer.stats.cpuSeconds - stages0.decode,
@@ -118,8 +140,12 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
       tuning: replication.applier.tuningCpuSeconds - stages0.tuning,
     };
     const snapshot = replication.tuning();
-    const { top, profile } = await profiler.stop();
-    if (options.saveProfiles) writeFileSync(join(OUT_DIR, `keepup-${runIndex}.cpuprofile`), JSON.stringify(profile));
+    let top: { name: string; share: number }[] = [];
+    if (options.saveProfiles) {
+      const profiled = await profiler.stop();
+      top = profiled.top;
+      writeFileSync(join(OUT_DIR, `keepup-${runIndex}.cpuprofile`), JSON.stringify(profiled.profile));
+    }
     const final = await readSourcePosition(servers.sourceAdmin);
     const drainStarted = performance.now();
     await replication.drainTo(final);
@@ -148,7 +174,7 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
     return {
       latencyMs,
       rate,
-      sizer: sizer === 'adaptive' ? 'adaptive' : `fixed ${sizer}`,
+      sizer: sizer === 'adaptive' ? `adaptive${intervalMs > 0 ? ` ${intervalMs} ms` : ''}` : `fixed ${sizer}`,
       sourceEventsPerSecond,
       sourceTransactionsPerSecond: result.transactionsPerSecond,
       appliedPerSecond: applied / windowSeconds,
@@ -157,6 +183,10 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
       cpuMicrosecondsPerEvent,
       stageMicroseconds,
       busyFraction: busy / windowSeconds,
+      chunksPerSecond,
+      systemShare: (cpu.system) / (cpu.user + cpu.system),
+      switchesPerSecond: switches / windowSeconds,
+      threadMicroseconds: Object.fromEntries([...threadCpu].filter(([, seconds]) => seconds > 0).map(([name, seconds]) => [name, applied > 0 ? (seconds * 1e6) / applied : NaN])),
       meanBatch: batches ? applied / batches : NaN,
       drainSeconds,
       snapshot,
@@ -180,8 +210,9 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
     let index = 0;
     for (const latencyMs of options.latencies) {
       for (const rate of options.rates) {
-        for (const sizer of options.sizers) {
-          const run = await runOne(servers, latencyMs, rate, sizer, options, index++);
+        const variants = options.sizers.flatMap((sizer): { sizer: 'adaptive' | number; intervalMs: number }[] => (sizer === 'adaptive' ? options.intervalsMs.map((intervalMs) => ({ sizer, intervalMs })) : [{ sizer, intervalMs: 0 }]));
+        for (const { sizer, intervalMs } of variants) {
+          const run = await runOne(servers, latencyMs, rate, sizer, intervalMs, options, index++);
           runs.push(run);
           const record: ResultRecord = {
             'RTT ms': latencyMs * 2,
@@ -199,6 +230,11 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
             tuning: round1(run.stageMicroseconds.tuning),
             'write+rest': round1(run.stageMicroseconds.rest),
             busy: Number(run.busyFraction.toFixed(2)),
+            'reads/s': Math.round(run.chunksPerSecond),
+            'kernel share': Number(run.systemShare.toFixed(2)),
+            'switches/s': Math.round(run.switchesPerSecond),
+            'main thread µs/ev': round1(run.threadMicroseconds['main'] ?? NaN),
+            'other threads µs/ev': round1(Object.entries(run.threadMicroseconds).filter(([name]) => name !== 'main').reduce((sum, [, value]) => sum + value, 0)),
             'mean batch': round1(run.meanBatch),
             'predicted lag ms': run.snapshot ? ms(run.snapshot.predictedLagSeconds) : '—',
             'measured mean lag ms': ms(run.lag.mean),
@@ -206,7 +242,7 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
             'drain s': Number(run.drainSeconds.toFixed(2)),
           };
           records.push(record);
-          process.stdout.write(`${JSON.stringify(record)}\n  top: ${run.top.slice(0, 6).map((entry) => `${(entry.share * 100).toFixed(1)}% ${entry.name}`).join(' | ')}\n`);
+          process.stdout.write(`${JSON.stringify(record)}\n  threads µs/ev: ${JSON.stringify(Object.fromEntries(Object.entries(run.threadMicroseconds).map(([name, value]) => [name, Number(value.toFixed(1))])))}\n${run.top.length ? `  top: ${run.top.slice(0, 6).map((entry) => `${(entry.share * 100).toFixed(1)}% ${entry.name}`).join(' | ')}\n` : ''}`);
         }
       }
     }
@@ -229,6 +265,6 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
     `**Data check:** CHECKSUM TABLE after all runs: **${check.identical ? 'identical' : 'DIFFERENT'}** (${check.text}).`,
   ].join('\n');
   writeResults('keepup', records, notes);
-  writeFileSync(join(OUT_DIR, 'keepup-top.md'), runs.map((run, index) => `## run ${index}: RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full' : `${run.rate} tps`}, ${run.sizer}\n\n${markdownTable(run.top.map((entry) => ({ share: `${(entry.share * 100).toFixed(1)}%`, function: entry.name })))}\n`).join('\n'));
+  if (options.saveProfiles) writeFileSync(join(OUT_DIR, 'keepup-top.md'), runs.map((run, index) => `## run ${index}: RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full' : `${run.rate} tps`}, ${run.sizer}\n\n${markdownTable(run.top.map((entry) => ({ share: `${(entry.share * 100).toFixed(1)}%`, function: entry.name })))}\n`).join('\n'));
   if (!check.identical) process.exitCode = 1;
 }

@@ -79,8 +79,9 @@ program
   .option('--latencies <list>', 'added latency in ms per direction (default 0,3)', parseLatencies)
   .option('--sizers <list>', 'sizers, e.g. adaptive,100 (default adaptive,100)', parseSizers)
   .option('--threads <n>', 'sysbench threads', '8')
-  .option('--save-profiles', 'write each run\'s CPU profile to bench/out/keepup-N.cpuprofile')
-  .action((options: { quick?: boolean; seconds?: string; rates?: number[]; latencies?: number[]; sizers?: SizerSpec[]; threads: string; saveProfiles?: boolean }) => {
+  .option('--intervals <list>', 'binlog.minBatchIntervalMs values for the adaptive runs (default 10)', parseIntervals)
+  .option('--save-profiles', 'profile each run (its sampler adds CPU) and write the profiles and top functions to bench/out')
+  .action((options: { quick?: boolean; seconds?: string; rates?: number[]; latencies?: number[]; sizers?: SizerSpec[]; threads: string; intervals?: number[]; saveProfiles?: boolean }) => {
     const quick = options.quick ?? false;
     const seconds = Number(options.seconds ?? (quick ? 15 : 35));
     return benchKeepup({
@@ -89,10 +90,19 @@ program
       rates: options.rates ?? (quick ? [0, 1000] : [0, 1000, 2000]),
       latencies: options.latencies ?? (quick ? [0] : [0, 3]),
       sizers: options.sizers ?? ['adaptive', 100],
+      intervalsMs: options.intervals ?? [10],
       threads: Number(options.threads),
       saveProfiles: options.saveProfiles ?? false,
     });
   });
+
+function parseIntervals(text: string): number[] {
+  return text.split(',').map((item) => {
+    const interval = Number(item.trim());
+    if (item.trim() === '' || !Number.isFinite(interval) || interval < 0) throw new InvalidArgumentError(`"${item.trim()}" is not an interval in milliseconds.`);
+    return interval;
+  });
+}
 
 function parseRates(text: string): number[] {
   return text.split(',').map((item) => {

@@ -201,6 +201,7 @@ export class Ferry {
         saturationBound: config.binlog.saturationBound,
         maxQueuedEvents: config.binlog.maxQueuedEvents,
         coalesce: config.binlog.coalesce,
+        minBatchIntervalSeconds: config.binlog.minBatchIntervalMs / 1000,
         rowFilters,
         logger,
         onBatch: (batch) => {

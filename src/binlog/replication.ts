@@ -28,6 +28,8 @@ export interface ReplicationOptions {
   /** Upper bound of the in-memory queue; the live bound follows B* (adaptive). Default 50,000. */
   readonly maxQueuedEvents?: number;
   readonly coalesce?: boolean;
+  /** Least time between the starts of two writes (binlog.minBatchIntervalMs), seconds. Default 0.01. */
+  readonly minBatchIntervalSeconds?: number;
   readonly rowFilters?: ReadonlyMap<string, string>;
   readonly logger: Logger;
   readonly onBatch?: (batch: AppliedBatch) => void;
@@ -53,8 +55,12 @@ export class Replication {
   private readonly startedAt = performance.now();
 
   constructor(private readonly options: ReplicationOptions, start: BinlogPosition) {
+    const interval = options.minBatchIntervalSeconds ?? 0.01;
     this.streamer = new BinlogStreamer({
       endpoint: options.source,
+      // The stream rests as long as the applier's interval: reading more often gains nothing, as
+      // the next write waits for the interval anyway.
+      readRestMs: interval * 1000,
       ...(options.serverId !== undefined ? { serverId: options.serverId } : {}),
       tables: options.tables,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,
@@ -66,6 +72,7 @@ export class Replication {
     else {
       this.adaptive = new AdaptiveBinlogSizer({
         ...options.batchSize,
+        minIntervalSeconds: interval,
         saturationBound: options.saturationBound ?? 0.9,
         logger: options.logger,
         onQueueBound: (items) => this.streamer.setQueueBound(items),
@@ -81,6 +88,7 @@ export class Replication {
       logger: options.logger,
       ...(options.rowFilters ? { rowFilters: options.rowFilters } : {}),
       ...(options.coalesce !== undefined ? { coalesce: options.coalesce } : {}),
+      minBatchIntervalSeconds: interval,
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     });
     this.failed = new Promise<never>((_, reject) => {

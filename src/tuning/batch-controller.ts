@@ -82,6 +82,13 @@ export interface BatchSizeControllerOptions {
   readonly minimumQueueBound?: number;
   readonly cost?: CostEstimatorOptions;
   readonly arrivals?: ArrivalRateEstimatorOptions;
+  /**
+   * Least time between the starts of two writes, seconds, which the applier keeps
+   * (binlog.minBatchIntervalMs). Default 0. B* is then what arrives in a cycle of
+   * max(o/(1 − m·R), this), so the base size leaves room for a whole interval's
+   * events instead of cutting them into small batches (see queueing-model.ts).
+   */
+  readonly minIntervalSeconds?: number;
 }
 
 /**
@@ -99,13 +106,13 @@ export interface TuningSnapshot {
   readonly arrivalRate: number;
   /** m·R. */
   readonly utilisation: number;
-  /** B* = o·R / (1 − m·R), unclamped; Infinity when m·R ≥ 1. */
+  /** B* = R·max(o / (1 − m·R), minimum interval), unclamped; Infinity when m·R ≥ 1. */
   readonly optimalBatchSize: number;
   /** The current base size (what nextBatchSize varies around when probing). */
   readonly batchSize: number;
   /** The transactionQuantile of recent source transactions, in items; the base size's floor. 0 before any. */
   readonly sourceTransactionSize: number;
-  /** o / (1 − m·R); Infinity when m·R ≥ 1. */
+  /** The mean lag the model predicts (queueing-model.ts): 1.5 · o / (1 − m·R) without a minimum interval; Infinity when m·R ≥ 1. */
   readonly predictedLagSeconds: number;
   readonly fitRSquared: number;
   /** Batches in the cost window. */
@@ -158,6 +165,7 @@ export class BatchSizeController {
   private readonly sortedTransactions: number[] = [];
   private transactionFloor = 0;
   private baseSize: number;
+  private readonly minIntervalSeconds: number;
 
   constructor(options: BatchSizeControllerOptions) {
     if (!Number.isInteger(options.min) || options.min < 1) {
@@ -185,6 +193,7 @@ export class BatchSizeController {
     this.probeWindow = Math.max(2, options.probeWindow ?? 30);
     this.transactionQuantile = options.transactionQuantile ?? 0.95;
     this.transactionWindow = Math.max(1, options.transactionWindow ?? 200);
+    this.minIntervalSeconds = Math.max(0, options.minIntervalSeconds ?? 0);
     this.baseSize = this.clamp(options.initial);
   }
 
@@ -292,8 +301,8 @@ export class BatchSizeController {
       perEventSeconds: m,
       perBatchSeconds: o,
       utilisation: utilisation(m, arrivalRate),
-      optimalBatchSize: optimalBatchSize(m, o, arrivalRate),
-      predictedLagSeconds: predictedLagSeconds(m, o, arrivalRate),
+      optimalBatchSize: optimalBatchSize(m, o, arrivalRate, this.minIntervalSeconds),
+      predictedLagSeconds: predictedLagSeconds(m, o, arrivalRate, this.minIntervalSeconds),
       fitRSquared: estimate.rSquared,
       outliers: estimate.outliers,
       identifiable: estimate.identifiable,
@@ -315,7 +324,7 @@ export class BatchSizeController {
     // instead, so the next burst does not start from min.
     if (arrivalRate === 0 || !estimate.identifiable) return { estimate, arrivalRate };
 
-    const target = this.clamp(Math.max(ceilingOf(optimalBatchSize(m, o, arrivalRate) * (1 + this.headroom)), this.transactionFloor));
+    const target = this.clamp(Math.max(ceilingOf(optimalBatchSize(m, o, arrivalRate, this.minIntervalSeconds) * (1 + this.headroom)), this.transactionFloor));
     if (Math.abs(target - this.baseSize) > this.hysteresis * this.baseSize) this.baseSize = target;
     return { estimate, arrivalRate };
   }

@@ -67,6 +67,11 @@ export interface BinlogApplierOptions {
   readonly rowFilters?: ReadonlyMap<string, string>;
   /** Collapse each row's changes in a batch to their net effect (see plan.ts). Default true. */
   readonly coalesce?: boolean;
+  /**
+   * Least time between the starts of two writes, seconds (binlog.minBatchIntervalMs). A batch
+   * smaller than the sizer's size waits until then; a full one goes at once. Default 0.
+   */
+  readonly minBatchIntervalSeconds?: number;
   readonly onBatch?: (batch: AppliedBatch) => void;
 }
 
@@ -88,6 +93,24 @@ const PACKET_SLACK_BYTES = 1024;
 function send(connection: Connection, sql: string): Promise<void> {
   const raw = (connection as unknown as { connection: { query(sql: string, callback: (error: unknown) => void): void } }).connection;
   return new Promise((resolve, reject) => raw.query(sql, (error) => (error ? reject(error) : resolve())));
+}
+
+/** The queries of one target transaction holding `statements`, each at most `limit` bytes. */
+export function transactionQueries(statements: readonly string[], limit: number): string[] {
+  if (statements.length === 0) return [];
+  if (statements.length === 1) return [statements[0]!];
+  const queries: string[] = [];
+  let current = 'START TRANSACTION';
+  for (const statement of statements) {
+    if (current.length + statement.length + 2 > limit) {
+      queries.push(current);
+      current = statement;
+    } else {
+      current += `;\n${statement}`;
+    }
+  }
+  queries.push(`${current};\nCOMMIT`);
+  return queries;
 }
 
 export class BinlogApplier {
@@ -130,12 +153,19 @@ export class BinlogApplier {
 
   /** Applies batches until the signal aborts; rejects on a target error that retries did not cure. */
   async run(signal: AbortSignal): Promise<void> {
+    const intervalMs = (this.options.minBatchIntervalSeconds ?? 0) * 1000;
+    let lastStartMs = -Infinity;
     try {
       while (!signal.aborted) {
         const tuningStarted = process.cpuUsage();
         const size = this.options.sizer.nextBatchSize(now(), this.options.source.queuedItems);
         this.tuningCpuSeconds += cpuSince(tuningStarted);
+        // Fewer than a full batch queued: let a whole interval's events gather before writing
+        // (an isolated event after a quiet spell still goes at once).
+        const waitMs = lastStartMs + intervalMs - performance.now();
+        if (waitMs > 0 && this.options.source.queuedItems < size) await new Promise((resolve) => setTimeout(resolve, waitMs));
         const items = await this.options.source.take(size, 100);
+        lastStartMs = performance.now();
         if (items.length === 0) continue;
         this.inFlightSince = commitTimeEstimate(items[0]!);
         try {
@@ -191,18 +221,7 @@ export class BinlogApplier {
     }
     if (eventsInSecond > 0) perSourceSecond.push([sourceSecond, eventsInSecond]);
     this.buildCpuSeconds += cpuSince(cpuStarted);
-    const connection = changes.length > 0 ? await this.openConnection() : undefined;
-    const filtered = this.options.rowFilters?.size && connection
-      ? await applyRowFilters(connection, changes, this.options.tables, this.options.rowFilters)
-      : changes;
-    const planStarted = process.cpuUsage();
-    const statements = planStatements(filtered, this.options.tables, {
-      coalesce: this.options.coalesce ?? true,
-      maxStatementBytes: this.maxPacketBytes - PACKET_SLACK_BYTES,
-    });
-    this.buildCpuSeconds += cpuSince(planStarted);
-    const built = process.hrtime.bigint();
-    if (statements.length > 0) await this.write(statements);
+    const { statements, built } = changes.length > 0 ? await this.write(changes) : { statements: 0, built: process.hrtime.bigint() };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const buildSeconds = Number(built - started) / 1e9;
     this.busySeconds += seconds;
@@ -217,37 +236,35 @@ export class BinlogApplier {
     if (position) this.advance(position);
     if (this.options.onBatch) {
       for (let index = 0; index < commitTimes.length; index++) commitTimes[index] = Math.max(0, appliedAt - commitTimes[index]!);
-      this.options.onBatch({ size: changes.length, statements: statements.length, seconds, buildSeconds, lagSeconds: commitTimes, position: this.applied, changes });
+      this.options.onBatch({ size: changes.length, statements, seconds, buildSeconds, lagSeconds: commitTimes, position: this.applied, changes });
     }
   }
 
   /**
-   * The batch's statements inside one transaction: one round trip when they fit in a packet,
-   * several otherwise (large rows), the transaction held open across them.
+   * Judges the row filters, plans the statements and writes them in one transaction: one round
+   * trip when they fit in a packet, several otherwise (large rows), the transaction held open
+   * across them; a lone statement goes without BEGIN/COMMIT (it is a transaction by itself).
+   * The whole of it is retried on a retryable error: judging and every statement are idempotent.
    */
-  private async write(statements: readonly string[]): Promise<void> {
-    const limit = this.maxPacketBytes - PACKET_SLACK_BYTES;
-    const queries: string[] = [];
-    let current = 'START TRANSACTION';
-    for (const statement of statements) {
-      if (current.length + statement.length + 2 > limit) {
-        queries.push(current);
-        current = statement;
-      } else {
-        current += `;\n${statement}`;
-      }
-    }
-    queries.push(`${current};\nCOMMIT`);
+  private async write(changes: readonly RowItem[]): Promise<{ statements: number; built: bigint }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const connection = await this.openConnection();
+        const filtered = this.options.rowFilters?.size
+          ? await applyRowFilters(connection, changes, this.options.tables, this.options.rowFilters)
+          : changes;
+        const planStarted = process.cpuUsage();
+        const limit = this.maxPacketBytes - PACKET_SLACK_BYTES;
+        const statements = planStatements(filtered, this.options.tables, { coalesce: this.options.coalesce ?? true, maxStatementBytes: limit });
+        const queries = transactionQueries(statements, limit);
+        this.buildCpuSeconds += cpuSince(planStarted);
+        const built = process.hrtime.bigint();
         for (const sql of queries) await send(connection, sql);
-        return;
+        return { statements: statements.length, built };
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
         await this.connection?.query('ROLLBACK').catch(() => undefined);
         if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw error;
-        // Replaying the batch is safe: every statement is idempotent.
         this.options.logger.warn({ code, attempt }, 'binlog batch failed; retrying');
         await this.connection?.end().catch(() => undefined);
         this.connection = undefined;

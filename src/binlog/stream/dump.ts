@@ -17,6 +17,12 @@ export interface DumpOptions {
   readonly from: BinlogPosition;
   /** The source sends a heartbeat after this long without events, so a dead socket shows. */
   readonly heartbeatMs: number;
+  /**
+   * After a small read (the stream has caught up with the source), leave the socket this long
+   * before reading again, so that the next read takes many transactions at once instead of one
+   * wakeup per commit. 0 reads at once. Reads of a backlog (large chunks) never wait.
+   */
+  readonly restMs?: number;
 }
 
 export interface DumpHandlers {
@@ -34,7 +40,13 @@ export interface DumpSession {
 // The parts of mysql2's callback connection the dump drives (mysql2 types none of them).
 interface RawConnection {
   readonly threadId: number | null;
-  readonly stream: { on(event: 'data', listener: () => void): void; prependListener(event: 'data', listener: () => void): void; destroyed: boolean };
+  readonly stream: {
+    on(event: 'data', listener: (chunk: Buffer) => void): void;
+    prependListener(event: 'data', listener: () => void): void;
+    pause(): void;
+    resume(): void;
+    destroyed: boolean;
+  };
   query(sql: string, callback: (error: unknown, rows?: unknown) => void): void;
   addCommand(command: object): void;
   pause(): void;
@@ -55,6 +67,11 @@ interface RawPacket {
 }
 
 const COM_BINLOG_DUMP = 0x12;
+/**
+ * A read smaller than this means the socket held no more than that: the stream is current.
+ * Node reads up to 64 KiB at a time; a backlog fills the reads.
+ */
+const SMALL_READ_BYTES = 16 * 1024;
 // How long the dump may wait on a full socket (the consumer is slow and the socket paused)
 // before the server gives up on it: an hour, rather than the default 60 s that would turn every
 // long pause into a reconnect.
@@ -117,6 +134,7 @@ const query = (connection: RawConnection, sql: string): Promise<unknown> =>
 export class BinlogDump {
   private connection: RawConnection | undefined;
   private paused = false;
+  private resting = false;
   private stopped = false;
   /** Date.now() of the last bytes received on the binlog socket (or of the session's start). */
   lastActivityAt = Date.now();
@@ -127,6 +145,8 @@ export class BinlogDump {
    * events at high rates), so it costs two getrusage calls per chunk, not per event.
    */
   cpuSeconds = 0;
+  /** Socket chunks received (each a wakeup of the event loop and a read). */
+  chunks = 0;
 
   constructor(private readonly options: DumpOptions, private readonly handlers: DumpHandlers) {}
 
@@ -152,8 +172,11 @@ export class BinlogDump {
     connection.stream.prependListener('data', () => {
       chunkStarted = process.cpuUsage();
     });
-    connection.stream.on('data', () => {
+    const restMs = this.options.restMs ?? 0;
+    connection.stream.on('data', (chunk: Buffer) => {
       this.lastActivityAt = Date.now();
+      this.chunks++;
+      if (restMs > 0 && chunk.length < SMALL_READ_BYTES && !this.resting && !this.stopped) this.rest(connection, restMs);
       if (chunkStarted) {
         const used = process.cpuUsage(chunkStarted);
         this.cpuSeconds += (used.user + used.system) / 1e6;
@@ -181,6 +204,16 @@ export class BinlogDump {
     connection.addCommand(new BinlogDumpCommand(dumpPacket(this.options), this.handlers));
     if (this.paused) connection.pause();
     return this.session;
+  }
+
+  /** Stops reading for `ms` (a pause for backpressure in the meantime outlasts it). */
+  private rest(connection: RawConnection, ms: number): void {
+    this.resting = true;
+    connection.stream.pause();
+    setTimeout(() => {
+      this.resting = false;
+      if (!this.paused && !this.stopped) connection.stream.resume();
+    }, ms);
   }
 
   /** The server's id of the binlog connection (the thread running the dump), once connected. */

@@ -58,6 +58,8 @@ export interface BinlogStreamerOptions {
   readonly logger?: Logger;
   /** Heartbeat period asked of the source while it has nothing to send. Default 1 s. */
   readonly heartbeatMs?: number;
+  /** After a small read, leave the socket this long before the next (see BinlogDump). Default 0. */
+  readonly readRestMs?: number;
   /** No bytes for this long (socket not paused) counts as a dead connection. Default 10 × heartbeat, at least 5 s. */
   readonly idleTimeoutMs?: number;
   /** First wait before reconnecting; doubles per failure up to maxReconnectDelayMs. Defaults 100 ms, 5 s. */
@@ -75,6 +77,8 @@ export interface BinlogStreamerStats {
   readonly eventsRead: number;
   /** Process CPU seconds spent reading and decoding the binlog (see BinlogDump.cpuSeconds). */
   readonly cpuSeconds: number;
+  /** Socket chunks the binlog connection received (wakeups). */
+  readonly chunks: number;
 }
 
 export const defaultBinlogServerId = (): number => 0x7466_0000 + Math.floor(Math.random() * 0x1_0000);
@@ -129,6 +133,7 @@ export class BinlogStreamer {
   private watchdog: NodeJS.Timeout | undefined;
   private counters = { reconnects: 0, rowsReceived: 0, commitsReceived: 0, eventsRead: 0 };
   private finishedSessionsCpuSeconds = 0;
+  private finishedSessionsChunks = 0;
   private readonly pushItem = (item: StreamItem): void => this.queue.push(item);
 
   constructor(private readonly options: BinlogStreamerOptions) {
@@ -240,7 +245,7 @@ export class BinlogStreamer {
   }
 
   get stats(): BinlogStreamerStats {
-    return { ...this.counters, cpuSeconds: this.finishedSessionsCpuSeconds + (this.session?.cpuSeconds ?? 0) };
+    return { ...this.counters, cpuSeconds: this.finishedSessionsCpuSeconds + (this.session?.cpuSeconds ?? 0), chunks: this.finishedSessionsChunks + (this.session?.chunks ?? 0) };
   }
 
   private async connect(): Promise<void> {
@@ -260,7 +265,7 @@ export class BinlogStreamer {
     this.format = undefined;
     this.logger.info({ from: describePosition(from), serverId: this.serverId }, 'binlog stream connecting');
     const session = new BinlogDump(
-      { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs },
+      { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs, restMs: this.options.readRestMs ?? 0 },
       {
         onEvent: (buffer, start, end) => this.handleEvent(generation, buffer, start, end),
         onError: (error) => this.handleError(generation, error),
@@ -450,7 +455,10 @@ export class BinlogStreamer {
     }
     const session = this.session;
     this.session = undefined;
-    if (session) this.finishedSessionsCpuSeconds += session.cpuSeconds;
+    if (session) {
+      this.finishedSessionsCpuSeconds += session.cpuSeconds;
+      this.finishedSessionsChunks += session.chunks;
+    }
     session?.stop();
   }
 }

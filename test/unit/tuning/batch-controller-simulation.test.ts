@@ -128,11 +128,11 @@ describe('BatchSizeController on a simulated target', () => {
       }
     });
 
-    it(`${label}: predicts the measured lag within 2×`, () => {
+    it(`${label}: predicts the measured mean lag within a third`, () => {
       for (const seed of [1, 2]) {
         const { lagRatio } = cleanRun(costs, seed);
-        // The greedy applier's floor is 1.5: an event waits on average half a write for its batch to start, then a whole write.
-        assert.ok(lagRatio >= 1 && lagRatio <= 2, `seed ${seed}: measured lag / predicted = ${lagRatio}`);
+        // The prediction is the mean lag: an event waits on average half a write for its batch to start, then a whole write.
+        assert.ok(lagRatio >= 0.67 && lagRatio <= 1.5, `seed ${seed}: measured mean lag / predicted mean lag = ${lagRatio}`);
       }
     });
   }
