@@ -57,23 +57,37 @@ const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
 export class RowCopier {
   constructor(private readonly options: RowCopierOptions) {}
 
-  /** Copies every table not yet complete; resolves when all are, rejects on the first error. */
+  /**
+   * Copies every table not yet complete; resolves when all are, rejects with the first error.
+   * The first error stops the other workers, and run() settles only once every worker has
+   * stopped: none may go on reading the source or asking the gate after the copy has ended.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const pending = this.options.tables.filter((table) => !this.options.state.table(tableKey(table)).done);
     const workers = Math.min(this.options.concurrency, pending.length);
     const queue = [...pending];
+    const failed = new AbortController();
+    const copying = AbortSignal.any([signal, failed.signal]);
+    let failure: { error: unknown } | undefined;
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        const connection = await this.openSourceConnection();
         try {
-          for (let table = queue.shift(); table && !signal.aborted; table = queue.shift()) {
-            await this.copyTable(connection, table, signal);
+          const connection = await this.openSourceConnection();
+          try {
+            for (let table = queue.shift(); table && !copying.aborted; table = queue.shift()) {
+              await this.copyTable(connection, table, copying);
+            }
+          } finally {
+            await connection.end().catch(() => undefined);
           }
-        } finally {
-          await connection.end().catch(() => undefined);
+        } catch (error) {
+          // Errors of the workers stopped because of it are consequences, not the cause.
+          if (!failed.signal.aborted) failure ??= { error };
+          failed.abort(error);
         }
       }),
     );
+    if (failure) throw failure.error;
     signal.throwIfAborted();
   }
 
