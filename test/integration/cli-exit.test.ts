@@ -97,11 +97,15 @@ describe('cli exits by itself with a replica configured', () => {
 
   it('exits with 0 after a successful run', { timeout: 120_000 }, async () => {
     const before = await connectionsServed(sandbox.replica!);
-    const { code, output } = await runCli(['run', writeConfig()]);
+    const config = writeConfig();
+    const { code, output } = await runCli(['run', config]);
     assert.equal(code, 0, output.slice(-3000));
     assert.match(output, /migration complete/);
     assert.match(output, /verified\s+\d+ rows identical/);
     assert.ok((await connectionsServed(sandbox.replica!)) > before + 1, 'the run read the replica');
+    const verify = await runCli(['verify', config]);
+    assert.equal(verify.code, 0, verify.output.slice(-3000));
+    assert.match(verify.output, /source and target are identical/);
   });
 
   it('exits non-zero after a failure in preflight (a table without a primary key)', { timeout: 120_000 }, async () => {
@@ -109,6 +113,12 @@ describe('cli exits by itself with a replica configured', () => {
     const { code, output } = await runCli(['run', writeConfig()]);
     assert.equal(code, 1, output.slice(-3000));
     assert.match(output, /table without a primary key: shop\.no_key/);
+  });
+
+  it('verify exits non-zero when the target cannot be reached', { timeout: 120_000 }, async () => {
+    const { code, output } = await runCli(['verify', writeConfig({ target: JSON.stringify({ ...sandbox.target.endpoint, port: 1 }) })]);
+    assert.equal(code, 1, output.slice(-3000));
+    assert.match(output, /cannot reach the target at 127\.0\.0\.1:1/);
   });
 
   it('exits non-zero after the target goes away during the copy', { timeout: 120_000 }, async () => {
