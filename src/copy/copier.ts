@@ -7,12 +7,12 @@ import type { Connection, Pool } from 'mysql2/promise';
 import type { Endpoint } from '../db/connection.js';
 import { connect } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
-import { primaryKeyColumns, tableKey, writableColumns } from '../db/schema.js';
+import { tableKey } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
 import { rawTypeCast } from '../db/values.js';
 import type { Logger } from '../log.js';
 import type { StateTracker } from '../state/tracker.js';
-import { selectBatch, selectLastKey } from './cursor.js';
+import { batchLayout, batchRowKey, selectBatch, selectLastKey, writtenValues, type BatchLayout } from './cursor.js';
 import type { RowWriter } from './writer.js';
 
 /** Decides the size of each table's next batch from the write time of the previous ones. */
@@ -57,23 +57,37 @@ const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
 export class RowCopier {
   constructor(private readonly options: RowCopierOptions) {}
 
-  /** Copies every table not yet complete; resolves when all are, rejects on the first error. */
+  /**
+   * Copies every table not yet complete; resolves when all are, rejects with the first error.
+   * The first error stops the other workers, and run() settles only once every worker has
+   * stopped: none may go on reading the source or asking the gate after the copy has ended.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const pending = this.options.tables.filter((table) => !this.options.state.table(tableKey(table)).done);
     const workers = Math.min(this.options.concurrency, pending.length);
     const queue = [...pending];
+    const failed = new AbortController();
+    const copying = AbortSignal.any([signal, failed.signal]);
+    let failure: { error: unknown } | undefined;
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        const connection = await this.openSourceConnection();
         try {
-          for (let table = queue.shift(); table && !signal.aborted; table = queue.shift()) {
-            await this.copyTable(connection, table, signal);
+          const connection = await this.openSourceConnection();
+          try {
+            for (let table = queue.shift(); table && !copying.aborted; table = queue.shift()) {
+              await this.copyTable(connection, table, copying);
+            }
+          } finally {
+            await connection.end().catch(() => undefined);
           }
-        } finally {
-          await connection.end().catch(() => undefined);
+        } catch (error) {
+          // Errors of the workers stopped because of it are consequences, not the cause.
+          if (!failed.signal.aborted) failure ??= { error };
+          failed.abort(error);
         }
       }),
     );
+    if (failure) throw failure.error;
     signal.throwIfAborted();
   }
 
@@ -92,7 +106,7 @@ export class RowCopier {
    * source (the locking read meets the application's writes) rolls the batch back before
    * anything is written, or after a write that is idempotent: either way it is retried whole.
    */
-  private async copyBatch(connection: Connection, sql: string, table: TableSchema): Promise<{ rows: Row[]; written: number; readSeconds: number; writeSeconds: number }> {
+  private async copyBatch(connection: Connection, sql: string, table: TableSchema, layout: BatchLayout): Promise<{ rows: Row[]; written: number; readSeconds: number; writeSeconds: number }> {
     for (let attempt = 1; ; attempt++) {
       await connection.query('START TRANSACTION');
       try {
@@ -100,7 +114,7 @@ export class RowCopier {
         const [rows] = (await connection.query(sql)) as unknown as [Row[]];
         const readSeconds = seconds(readStart);
         const writeStart = process.hrtime.bigint();
-        const written = await this.options.writer.write(table, rows);
+        const written = await this.options.writer.write(table, layout.columns.length > layout.written ? rows.map((row) => writtenValues(layout, row)) : rows);
         const writeSeconds = seconds(writeStart);
         await connection.query('COMMIT');
         return { rows, written, readSeconds, writeSeconds };
@@ -130,7 +144,7 @@ export class RowCopier {
       }
     }
     const upTo = state.upTo(key);
-    const keyPositions = primaryKeyColumns(table).map((column) => writableColumns(table).indexOf(column));
+    const layout = batchLayout(table);
     const sizer = this.options.sizerFor(table);
     const filter = this.options.rowFilters.get(key);
     logger.info({ table: key, resumeAfter: state.table(key).lastKey ?? undefined }, 'copying table');
@@ -139,12 +153,12 @@ export class RowCopier {
       signal.throwIfAborted();
       const limit = sizer.nextBatchSize();
       const sql = selectBatch({ table, after: state.lastKey(key), upTo, limit, filter, lock: this.options.lockingRead });
-      const { rows, written, readSeconds, writeSeconds } = await this.copyBatch(connection, sql, table);
+      const { rows, written, readSeconds, writeSeconds } = await this.copyBatch(connection, sql, table, layout);
       // The write alone is measured: time spent in the gate or the read would drive the size down.
       sizer.recordBatch(rows.length, writeSeconds);
       this.options.onBatch?.({ table: key, rowsRead: rows.length, rowsWritten: written, readSeconds, writeSeconds });
       const last = rows[rows.length - 1];
-      if (last) state.batchCopied(key, keyPositions.map((position) => last[position] ?? null), rows.length);
+      if (last) state.batchCopied(key, batchRowKey(layout, last, table), rows.length);
       if (rows.length < limit) {
         state.tableCopied(key);
         logger.info({ table: key, rows: state.table(key).rowsCopied }, 'table copied');

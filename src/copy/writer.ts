@@ -1,11 +1,13 @@
 // Writing copied rows to the target: multi-row INSERT IGNORE, or a LOAD DATA LOCAL INFILE stream.
 // Either way, rows already on the target (written by the binlog applier) are kept as they are.
+// Both stay under the target's max_allowed_packet: a batch's INSERT is cut into several
+// statements, and the LOAD DATA file goes in packets well under it.
 import { Readable } from 'node:stream';
 import type { Pool } from 'mysql2/promise';
+import { PacketTooLargeError } from '../binlog/errors.js';
 import type { ColumnSchema, TableSchema } from '../db/schema.js';
-import { valueKind, writableColumns } from '../db/schema.js';
-import { insertIgnore } from '../db/statements.js';
-import { quoteIdentifier, quoteTable, type Row, type SqlValue } from '../db/sql.js';
+import { tableKey, valueKind, writableColumns } from '../db/schema.js';
+import { literalRow, quoteIdentifier, quoteTable, type Row, type SqlValue } from '../db/sql.js';
 
 export type WriteMethod = 'insert' | 'load-data';
 
@@ -15,14 +17,83 @@ export interface RowWriter {
   write(table: TableSchema, rows: readonly Row[]): Promise<number>;
 }
 
-export class InsertRowWriter implements RowWriter {
-  readonly method = 'insert';
+// Room left in a packet for the command byte and the protocol's header.
+const PACKET_SLACK_BYTES = 1024;
+
+/** The target's max_allowed_packet, read once (on first use) from the writer's own pool. */
+class PacketLimit {
+  private bytes: Promise<number> | undefined;
   constructor(private readonly target: Pool) {}
 
+  read(): Promise<number> {
+    this.bytes ??= this.target.query('SELECT @@max_allowed_packet AS bytes').then(
+      ([rows]) => {
+        const bytes = Number((rows as { bytes: unknown }[])[0]?.bytes);
+        if (!Number.isFinite(bytes) || bytes <= 0) throw new Error(`the target reported max_allowed_packet = ${String(bytes)}`);
+        return bytes;
+      },
+      (error: unknown) => {
+        this.bytes = undefined; // read again next time
+        throw error;
+      },
+    );
+    return this.bytes;
+  }
+}
+
+const MEBIBYTE = 1024 * 1024;
+
+/**
+ * `head` + tuples joined by commas, as several statements of at most `maxBytes` each.
+ * Literals may hold non-ASCII text (quoted dates or numbers do not, hex literals do not), so
+ * sizes are counted in UTF-8 bytes, as the statement goes on the wire.
+ */
+export function insertStatements(table: TableSchema, head: string, tuples: readonly string[], maxBytes: number): string[] {
+  const headBytes = Buffer.byteLength(head);
+  const statements: string[] = [];
+  let start = 0;
+  let size = headBytes;
+  for (let index = 0; index < tuples.length; index++) {
+    const bytes = Buffer.byteLength(tuples[index]!) + 1;
+    if (headBytes + bytes > maxBytes) {
+      const needed = Math.ceil((headBytes + bytes + PACKET_SLACK_BYTES) / MEBIBYTE);
+      throw new PacketTooLargeError(
+        `copying ${tableKey(table)}: one row makes an INSERT of ${headBytes + bytes} bytes (values travel as hex, about twice their ` +
+          `stored size), more than the target's max_allowed_packet allows (${maxBytes + PACKET_SLACK_BYTES} bytes). Raise ` +
+          `max_allowed_packet on the target to at least ${needed}M (SET GLOBAL max_allowed_packet = ${needed * MEBIBYTE}, and in its ` +
+          `config file); replaying this row's changes from the binlog needs as much.`,
+      );
+    }
+    if (size + bytes > maxBytes && index > start) {
+      statements.push(head + tuples.slice(start, index).join(','));
+      start = index;
+      size = headBytes;
+    }
+    size += bytes;
+  }
+  if (tuples.length > start) statements.push(head + (start === 0 ? tuples.join(',') : tuples.slice(start).join(',')));
+  return statements;
+}
+
+export class InsertRowWriter implements RowWriter {
+  readonly method = 'insert';
+  private readonly packetLimit: PacketLimit;
+  constructor(private readonly target: Pool) {
+    this.packetLimit = new PacketLimit(target);
+  }
+
+  /** Several statements when the batch exceeds a packet; each is idempotent, so none needs the others' transaction. */
   async write(table: TableSchema, rows: readonly Row[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const [result] = await this.target.query(insertIgnore(table, rows));
-    return (result as { affectedRows: number }).affectedRows;
+    const columns = writableColumns(table);
+    const head = `INSERT IGNORE INTO ${quoteTable(table)} (${columns.map((column) => quoteIdentifier(column.name)).join(',')}) VALUES `;
+    const maxBytes = (await this.packetLimit.read()) - PACKET_SLACK_BYTES;
+    let inserted = 0;
+    for (const sql of insertStatements(table, head, rows.map((row) => literalRow(row, columns)), maxBytes)) {
+      const [result] = await this.target.query(sql);
+      inserted += (result as { affectedRows: number }).affectedRows;
+    }
+    return inserted;
   }
 }
 
@@ -93,16 +164,33 @@ export function loadDataStatement(table: TableSchema): string {
   );
 }
 
+/**
+ * The file in pieces of at most `chunkBytes`: mysql2 sends each piece the stream yields as one
+ * packet, and a packet over max_allowed_packet breaks the connection. Rows may straddle pieces:
+ * the server reassembles the file, and a row in it is not bounded by max_allowed_packet
+ * (MariaDB 10.11: a 12 MB row loads with max_allowed_packet = 4M).
+ */
+export function* fileChunks(payload: Buffer, chunkBytes: number): Generator<Buffer> {
+  for (let offset = 0; offset < payload.length; offset += chunkBytes) yield payload.subarray(offset, offset + chunkBytes);
+}
+
+// Pieces of 1 MiB: far under any max_allowed_packet a server allows by default.
+const LOAD_DATA_CHUNK_BYTES = MEBIBYTE;
+
 export class LoadDataRowWriter implements RowWriter {
   readonly method = 'load-data';
-  constructor(private readonly target: Pool) {}
+  private readonly packetLimit: PacketLimit;
+  constructor(private readonly target: Pool) {
+    this.packetLimit = new PacketLimit(target);
+  }
 
   async write(table: TableSchema, rows: readonly Row[]): Promise<number> {
     if (rows.length === 0) return 0;
     const payload = loadDataPayload(writableColumns(table), rows);
+    const chunkBytes = Math.min(LOAD_DATA_CHUNK_BYTES, Math.floor((await this.packetLimit.read()) / 2));
     const [result] = await this.target.query({
       sql: loadDataStatement(table),
-      infileStreamFactory: () => Readable.from([payload]),
+      infileStreamFactory: () => Readable.from(fileChunks(payload, chunkBytes)),
     });
     return (result as { affectedRows: number }).affectedRows;
   }

@@ -15,10 +15,22 @@ export interface CopyGateOptions {
   readonly targetSaturated: () => boolean;
 }
 
-const sleep = (seconds: number, signal: AbortSignal) =>
+/**
+ * Waits `seconds`, or less if the signal aborts. The abort listener goes when the timer fires:
+ * one left behind per pause piled up on the run's signal for the whole copy.
+ */
+const sleep = (seconds: number, signal: AbortSignal): Promise<void> =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, seconds * 1000);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, seconds * 1000);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 const POLL_SECONDS = 0.1;

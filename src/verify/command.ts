@@ -1,4 +1,5 @@
 // `tideferry verify CONFIG`: the verifier on its own, outside a run.
+import type { Connection } from 'mysql2/promise';
 import { resolveEndpoint, type Config } from '../config/load.js';
 import { connectTo } from '../db/preflight.js';
 import { readTableSchema } from '../db/introspect.js';
@@ -9,8 +10,11 @@ import { describeDifferences, verifyTables } from './checksum.js';
 
 export async function verifyConfig(config: Config, logger: Logger): Promise<boolean> {
   const source = await connectTo(resolveEndpoint(config.source, 'source'), 'source');
-  const target = await connectTo(resolveEndpoint(config.target, 'target'), 'target');
+  let target: Connection | undefined;
   try {
+    // Inside the try: when the target cannot be reached, the source connection must still be
+    // closed, or it keeps the process alive after the error is printed.
+    target = await connectTo(resolveEndpoint(config.target, 'target'), 'target');
     const refs = await selectTables(source, { databases: config.databases, include: config.tables.include, exclude: config.tables.exclude });
     const tables: TableSchema[] = [];
     for (const ref of refs) {
@@ -26,6 +30,6 @@ export async function verifyConfig(config: Config, logger: Logger): Promise<bool
     return false;
   } finally {
     await source.end().catch(() => undefined);
-    await target.end().catch(() => undefined);
+    await target?.end().catch(() => undefined);
   }
 }

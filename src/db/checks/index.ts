@@ -10,8 +10,9 @@ import { targetSchemaCheck } from './target-schema.js';
 
 export const preflightChecks: readonly Check[] = [
   binlogSettingsCheck,
-  serverIdCheck,
+  // Privileges first: listing the source's replicas (server-id) needs one of its own.
   privilegesCheck,
+  serverIdCheck,
   tablesSelectedCheck,
   primaryKeyCheck,
   targetSchemaCheck,

@@ -1,39 +1,14 @@
 // The migration user needs: on the source, to read the tables and the binlog (and to set
-// read_only when cutover does); on the target, to create tables and write rows.
-// Read from SHOW GRANTS; table- and column-level grants are not considered (grant per database).
-import type { Connection } from 'mysql2/promise';
+// read_only when cutover does); on the target, to create tables and write rows. Privileges
+// granted through enabled roles count (db/grants.ts).
 import { PreflightError } from '../../errors.js';
+import type { Endpoint } from '../connection.js';
+import { describeName, disabledRoles, hasPrivilege, readGrants, type Grants, type SessionGrants } from '../grants.js';
 import type { Check } from './context.js';
 
-type Grants = Map<string, Set<string>>; // scope ('*' for global, else database) → privileges
+type Requirement = readonly [privilege: string | readonly string[], database: string | undefined];
 
-export async function readGrants(connection: Connection): Promise<Grants> {
-  const [rows] = await connection.query('SHOW GRANTS');
-  const grants: Grants = new Map();
-  for (const row of rows as Record<string, string>[]) {
-    const text = String(Object.values(row)[0] ?? '');
-    const match = /^GRANT (.+?) ON (?:(?:FUNCTION|PROCEDURE|PACKAGE(?: BODY)?) )?(\S+) TO /i.exec(text);
-    if (!match || !match[1] || !match[2]) continue;
-    const target = match[2];
-    if (!/\.\*$/.test(target)) continue; // table-level grant
-    const database = target === '*.*' ? '*' : target.slice(0, -2).replace(/^`|`$/g, '').replace(/``/g, '`');
-    const set = grants.get(database) ?? new Set<string>();
-    for (const privilege of match[1].split(',')) set.add(privilege.trim().toUpperCase().replace(/\s*\(.*\)$/, ''));
-    grants.set(database, set);
-  }
-  return grants;
-}
-
-export function hasPrivilege(grants: Grants, privilege: string | readonly string[], database?: string): boolean {
-  const alternatives = typeof privilege === 'string' ? [privilege] : privilege;
-  const scopes = database ? ['*', database] : ['*'];
-  return scopes.some((scope) => {
-    const set = grants.get(scope);
-    return !!set && (set.has('ALL PRIVILEGES') || set.has('ALL') || alternatives.some((name) => set.has(name)));
-  });
-}
-
-function missing(grants: Grants, required: readonly (readonly [string | readonly string[], string | undefined])[]): string[] {
+function missing(grants: Grants, required: readonly Requirement[]): string[] {
   return required
     .filter(([privilege, database]) => !hasPrivilege(grants, privilege, database))
     .map(([privilege, database]) => {
@@ -42,12 +17,23 @@ function missing(grants: Grants, required: readonly (readonly [string | readonly
     });
 }
 
+/** Why a granted role did not help: it is not enabled when the user logs in. */
+function roleHint(session: SessionGrants, endpoint: Endpoint): string {
+  const roles = disabledRoles(session);
+  if (roles.length === 0) return '';
+  const names = roles.map(describeName).join(', ');
+  return (
+    ` (${roles.length === 1 ? 'role' : 'roles'} ${names} ${roles.length === 1 ? 'is' : 'are'} granted to ${endpoint.user} but not enabled at login: ` +
+    `SET DEFAULT ROLE ${names} FOR ${endpoint.user} on MariaDB; SET DEFAULT ROLE ${names} TO ${endpoint.user}, or activate_all_roles_on_login=ON, on MySQL)`
+  );
+}
+
 export const privilegesCheck: Check = {
   name: 'privileges',
   async run({ source, target, sourceEndpoint, targetEndpoint, selectedTables, cutoverSetsReadOnly }) {
     const databases = [...new Set(selectedTables.map((table) => table.database))];
-    const sourceGrants = await readGrants(source);
-    const sourceMissing = missing(sourceGrants, [
+    const sourceSession = await readGrants(source);
+    const sourceMissing = missing(sourceSession.grants, [
       ['REPLICATION SLAVE', undefined],
       [['REPLICATION CLIENT', 'BINLOG MONITOR', 'SUPER'], undefined],
       ...(cutoverSetsReadOnly ? ([[['SUPER', 'READ_ONLY ADMIN', 'SYSTEM_VARIABLES_ADMIN'], undefined]] as const) : []),
@@ -56,17 +42,20 @@ export const privilegesCheck: Check = {
     if (sourceMissing.length > 0) {
       throw new PreflightError(
         this.name,
-        `the source user ${sourceEndpoint.user} lacks privileges: ${sourceMissing.join(', ')}. ` +
+        `the source user ${sourceEndpoint.user} lacks privileges: ${sourceMissing.join(', ')}${roleHint(sourceSession, sourceEndpoint)}. ` +
           `Grant them on the source, e.g. GRANT ${sourceMissing.map((item) => item.split(' on ')[0]!.split(' or ')[0]).join(', ')} ...`,
       );
     }
-    const targetGrants = await readGrants(target);
+    const targetSession = await readGrants(target);
     const targetMissing = missing(
-      targetGrants,
+      targetSession.grants,
       databases.flatMap((database) => ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE'].map((privilege) => [privilege, database] as const)),
     );
     if (targetMissing.length > 0) {
-      throw new PreflightError(this.name, `the target user ${targetEndpoint.user} lacks privileges: ${targetMissing.join(', ')}. Grant them on the target.`);
+      throw new PreflightError(
+        this.name,
+        `the target user ${targetEndpoint.user} lacks privileges: ${targetMissing.join(', ')}${roleHint(targetSession, targetEndpoint)}. Grant them on the target.`,
+      );
     }
   },
 };

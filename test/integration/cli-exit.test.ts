@@ -1,0 +1,143 @@
+// Every command exits by itself when its work is done. Here the CLI runs as a child process
+// with a replica configured (throttle.replicas: the copy reads its lag before each batch), and
+// must exit on its own: with 0 after a successful run, non-zero after a failure. A run that
+// stays alive after "migration complete" never ends under a script or a Kubernetes Job.
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Connection } from 'mysql2/promise';
+import { startSandbox, type Sandbox, type SandboxServer } from '../../src/sandbox/index.js';
+import { LatencyProxy } from '../../src/sandbox/proxy.js';
+import { createSampleDatabase } from '../../src/sandbox/sample.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tf-cli-exit-'));
+// Generous: a run here takes a few seconds; a process kept alive by a handle never exits.
+const EXIT_DEADLINE_MS = 60_000;
+
+interface Outcome {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/** Runs the CLI; resolves when it exits by itself, rejects (after killing it) if it does not. */
+function runCli(args: readonly string[], onOutput?: (text: string) => void): Promise<Outcome> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    onOutput?.(output);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the CLI was still running ${EXIT_DEADLINE_MS / 1000} s after it started; its output:\n${output.slice(-3000)}`));
+    }, EXIT_DEADLINE_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+const endpointOf = (server: SandboxServer) => JSON.stringify(server.endpoint);
+
+async function connectionsServed(server: SandboxServer): Promise<number> {
+  const connection = await server.connect();
+  try {
+    const [rows] = await connection.query("SHOW GLOBAL STATUS LIKE 'Connections'");
+    return Number((rows as { Value: string }[])[0]?.Value);
+  } finally {
+    await connection.end();
+  }
+}
+
+describe('cli exits by itself with a replica configured', () => {
+  let sandbox: Sandbox;
+  let source: Connection;
+  let target: Connection;
+
+  const writeConfig = (options: { target?: string; copy?: string } = {}) => {
+    const path = join(dir, `c${Math.random().toString(16).slice(2)}.yaml`);
+    writeFileSync(
+      path,
+      [
+        `source: ${endpointOf(sandbox.source)}`,
+        `target: ${options.target ?? endpointOf(sandbox.target)}`,
+        'databases: [shop]',
+        `stateFile: ${JSON.stringify(join(dir, `state-${Math.random().toString(16).slice(2)}.json`))}`,
+        'http: { enabled: false }',
+        `throttle: { replicas: [${endpointOf(sandbox.replica!)}] }`,
+        `copy: ${options.copy ?? '{ batchRows: 500, adaptive: false }'}`,
+        '',
+      ].join('\n'),
+    );
+    return path;
+  };
+
+  before(async () => {
+    sandbox = await startSandbox({ replica: true });
+    source = await sandbox.source.connect();
+    target = await sandbox.target.connect();
+  });
+  after(async () => {
+    await source?.end();
+    await target?.end();
+    await sandbox?.stop();
+  });
+  beforeEach(async () => {
+    await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
+    await target.query('DROP DATABASE IF EXISTS shop');
+    await createSampleDatabase(source, { customers: 6000, orders: 6000, products: 2000, files: 1000, allTypes: 1000 });
+  });
+
+  it('exits with 0 after a successful run', { timeout: 120_000 }, async () => {
+    const before = await connectionsServed(sandbox.replica!);
+    const config = writeConfig();
+    const { code, output } = await runCli(['run', config]);
+    assert.equal(code, 0, output.slice(-3000));
+    assert.match(output, /migration complete/);
+    assert.match(output, /verified\s+\d+ rows identical/);
+    assert.ok((await connectionsServed(sandbox.replica!)) > before + 1, 'the run read the replica');
+    const verify = await runCli(['verify', config]);
+    assert.equal(verify.code, 0, verify.output.slice(-3000));
+    assert.match(verify.output, /source and target are identical/);
+  });
+
+  it('exits non-zero after a failure in preflight (a table without a primary key)', { timeout: 120_000 }, async () => {
+    await source.query('CREATE TABLE shop.no_key (name VARCHAR(20))');
+    const { code, output } = await runCli(['run', writeConfig()]);
+    assert.equal(code, 1, output.slice(-3000));
+    assert.match(output, /table without a primary key: shop\.no_key/);
+  });
+
+  it('verify exits non-zero when the target cannot be reached', { timeout: 120_000 }, async () => {
+    const { code, output } = await runCli(['verify', writeConfig({ target: JSON.stringify({ ...sandbox.target.endpoint, port: 1 }) })]);
+    assert.equal(code, 1, output.slice(-3000));
+    assert.match(output, /cannot reach the target at 127\.0\.0\.1:1/);
+  });
+
+  it('exits non-zero after the target goes away during the copy', { timeout: 120_000 }, async () => {
+    // Each chunk held 3 ms: the copy lasts long enough to be cut in the middle.
+    const proxy = await new LatencyProxy({ upstreamHost: '127.0.0.1', upstreamPort: sandbox.target.port, delayMs: 3 }).start();
+    try {
+      const config = writeConfig({ target: JSON.stringify({ ...sandbox.target.endpoint, port: proxy.port }), copy: '{ batchRows: 100, adaptive: false }' });
+      let cut = false;
+      const { code, output } = await runCli(['run', config, '--log-format', 'json'], (text) => {
+        if (!cut && text.includes('copying table')) {
+          cut = true;
+          setTimeout(() => proxy.cut(), 300);
+        }
+      });
+      assert.ok(cut, 'the copy started');
+      assert.equal(code, 1, output.slice(-3000));
+      assert.doesNotMatch(output, /migration complete/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
