@@ -14,7 +14,7 @@ import { createFilterTable, dropFilterTable, filterTableFor, selectMatching } fr
 import { tableKey, type TableSchema } from '../schema.js';
 import { quoteTable } from '../sql.js';
 import type { Check } from './context.js';
-import { hasPrivilege, readGrants } from './privileges.js';
+import { hasPrivilege, readGrants } from '../grants.js';
 
 const NAME = 'row-filters';
 
@@ -31,7 +31,7 @@ async function tryOnTarget(target: Connection, table: TableSchema, key: string, 
   const [databases] = await target.query<RowDataPacket[]>('SELECT 1 FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?', [table.database]);
   if (databases.length === 0) {
     // Created before the run starts; the privilege is all that can be checked now.
-    if (!hasPrivilege(await readGrants(target), ['CREATE TEMPORARY TABLES'], table.database)) {
+    if (!hasPrivilege((await readGrants(target)).grants, ['CREATE TEMPORARY TABLES'], table.database)) {
       throw refused(key, `replay judges changes by the filter in a temporary table on the target: grant the target user CREATE TEMPORARY TABLES on ${table.database}.*`);
     }
     return;

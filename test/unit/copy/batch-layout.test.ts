@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { batchLayout, batchRowKey, CopyCursorError, selectBatch, writtenValues } from '../../../src/copy/cursor.js';
 import type { ColumnSchema, TableSchema } from '../../../src/db/schema.js';
 
-const column = (name: string, generated = false): ColumnSchema => ({ name, dataType: 'int', columnType: 'int(11)', unsigned: false, charset: null, nullable: false, generated });
+const column = (name: string, generated = false): ColumnSchema => ({ name, dataType: 'int', columnType: 'int(11)', unsigned: false, charset: null, collation: null, json: false, nullable: false, generated });
 
 const table: TableSchema = {
   database: 'gk',
