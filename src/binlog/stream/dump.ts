@@ -45,6 +45,7 @@ interface RawConnection {
     prependListener(event: 'data', listener: () => void): void;
     pause(): void;
     resume(): void;
+    destroy(): void;
     destroyed: boolean;
   };
   query(sql: string, callback: (error: unknown, rows?: unknown) => void): void;
@@ -242,10 +243,15 @@ export class BinlogDump {
     this.connection?.resume();
   }
 
-  /** Closes the connection; the server ends the dump thread when its next write fails. */
+  /**
+   * Closes the connection at once; the server ends the dump thread when its next write fails.
+   * mysql2's destroy() only half-closes (stream.end()): the dump's heartbeats would keep the
+   * socket, and the process, alive. So the socket itself is destroyed.
+   */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.connection?.destroy();
+    this.connection?.stream.destroy();
   }
 }
