@@ -19,7 +19,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { LatencyProxy } from '../src/sandbox/proxy.js';
 import { BatchSizeController, type TuningSnapshot } from '../src/tuning/index.js';
 import { UpdateLoad } from './load.js';
-import { createSysbenchTables, SYSBENCH_DATABASE } from './sysbench.js';
+import { createSysbenchTables, SYSBENCH_DATABASE } from '../src/sandbox/sysbench.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = (): number => Date.now() / 1000;

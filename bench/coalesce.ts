@@ -8,7 +8,7 @@ import { readSourcePosition, type BinlogPosition } from '../src/binlog/position.
 import { applyBacklogCycling, checksums, fitCosts, sleep, startBenchServers, stopBenchServers, type BenchServers } from './apply-harness.js';
 import { UpdateLoad } from './load.js';
 import { writeResults } from './report.js';
-import { SYSBENCH_DATABASE } from './sysbench.js';
+import { SYSBENCH_DATABASE } from '../src/sandbox/sysbench.js';
 
 async function recordBacklog(servers: BenchServers, hotRows: number, seconds: number): Promise<{ start: BinlogPosition; final: BinlogPosition; events: number }> {
   const start = await readSourcePosition(servers.sourceAdmin);

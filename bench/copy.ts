@@ -11,7 +11,7 @@ import { Ferry } from '../src/ferry.js';
 import { silentLogger } from '../src/log.js';
 import { serverBinaries, startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { writeResults } from './report.js';
-import { createSysbenchTables, SYSBENCH_DATABASE } from './sysbench.js';
+import { createSysbenchTables, SYSBENCH_DATABASE } from '../src/sandbox/sysbench.js';
 
 export interface CopyBenchOptions {
   readonly rows: number;

@@ -17,8 +17,8 @@ import type { TuningSnapshot } from '../src/tuning/index.js';
 import { ADAPTIVE, checksums, MAX_QUEUED_EVENTS, sleep, startBenchServers, stopBenchServers, targetVia, type BenchServers } from './apply-harness.js';
 import { CpuProfiler } from './cpu-profile.js';
 import { markdownTable, OUT_DIR, writeResults, type Record as ResultRecord } from './report.js';
-import { SYSBENCH_DATABASE } from './sysbench.js';
-import { SysbenchLoad } from './sysbench-load.js';
+import { SYSBENCH_DATABASE } from '../src/sandbox/sysbench.js';
+import { SysbenchLoad } from '../src/sandbox/sysbench-load.js';
 import { contextSwitches, threadCpuBetween, threadTimes } from './thread-cpu.js';
 
 export interface KeepupOptions {

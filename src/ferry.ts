@@ -230,6 +230,8 @@ export class Ferry {
       maxLagSeconds: config.throttle.maxLagSeconds,
       maxPauseSeconds: config.throttle.maxPauseSeconds,
       targetSaturated: () => this.tuning()?.saturated ?? false,
+      binlogLagSeconds: () => replication.lagSeconds(),
+      binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
     });
     const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
     try {

@@ -102,8 +102,13 @@ export const configSchema = z.strictObject({
       replicas: z.array(endpoint).default([]),
       maxLagSeconds: positiveSeconds.default(1),
       maxPauseSeconds: positiveSeconds.default(5),
+      /**
+       * The binlog lag the row copy may leave the applier at: over it the copy holds, and goes on
+       * once the lag is back under half of it. The applier has the right of way.
+       */
+      binlogLagTargetSeconds: positiveSeconds.default(1),
     })
-    .default({ replicas: [], maxLagSeconds: 1, maxPauseSeconds: 5 }),
+    .default({ replicas: [], maxLagSeconds: 1, maxPauseSeconds: 5, binlogLagTargetSeconds: 1 }),
   cutover: z
     .strictObject({
       /** How writers are stopped: `read-only` (SET GLOBAL read_only on the source), `hook`, or `manual`. */

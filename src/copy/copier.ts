@@ -24,6 +24,10 @@ export interface BatchSizer {
 /** Waits before each batch while the copy must yield (replica lag, target saturation, a pause). */
 export interface CopyGate {
   wait(signal: AbortSignal): Promise<void>;
+  /** The batch admitted by the last wait() of this worker has been written (or failed). */
+  batchDone?(): void;
+  /** The share of its usual size the next batch should have (1 normally; less while the copy must tread lightly). */
+  batchScale?(): number;
 }
 
 export interface CopyBatchReport {
@@ -150,10 +154,16 @@ export class RowCopier {
     logger.info({ table: key, resumeAfter: state.table(key).lastKey ?? undefined }, 'copying table');
     for (;;) {
       await this.options.gate.wait(signal);
-      signal.throwIfAborted();
-      const limit = sizer.nextBatchSize();
-      const sql = selectBatch({ table, after: state.lastKey(key), upTo, limit, filter, lock: this.options.lockingRead });
-      const { rows, written, readSeconds, writeSeconds } = await this.copyBatch(connection, sql, table, layout);
+      let batch: Awaited<ReturnType<RowCopier['copyBatch']>>;
+      const limit = Math.max(1, Math.floor(sizer.nextBatchSize() * (this.options.gate.batchScale?.() ?? 1)));
+      try {
+        signal.throwIfAborted();
+        const sql = selectBatch({ table, after: state.lastKey(key), upTo, limit, filter, lock: this.options.lockingRead });
+        batch = await this.copyBatch(connection, sql, table, layout);
+      } finally {
+        this.options.gate.batchDone?.();
+      }
+      const { rows, written, readSeconds, writeSeconds } = batch;
       // The write alone is measured: time spent in the gate or the read would drive the size down.
       sizer.recordBatch(rows.length, writeSeconds);
       this.options.onBatch?.({ table: key, rowsRead: rows.length, rowsWritten: written, readSeconds, writeSeconds });

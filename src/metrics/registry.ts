@@ -18,7 +18,7 @@ export interface MetricSources {
 }
 
 export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'done', 'failed'] as const;
-export const THROTTLE_REASONS = ['paused', 'target-saturated', 'replica-lag'] as const;
+export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag'] as const;
 
 export class Metrics {
   readonly registry = new Registry();

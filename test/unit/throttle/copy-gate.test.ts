@@ -49,4 +49,31 @@ describe('copy gate pauses', () => {
     await waiting;
     assert.ok(performance.now() - started < 150, `the pause went on after the abort (${performance.now() - started} ms)`);
   });
+
+  it('lets one copy batch at a time through while the binlog lag is between half its target and the target, at a quarter of its size', async () => {
+    let lag = 0.7;
+    const gate = new ThrottlingCopyGate({ lagSource: undefined, maxLagSeconds: 1, maxPauseSeconds: 1, targetSaturated: () => false, binlogLagSeconds: () => lag, binlogLagTargetSeconds: 1 });
+    const run = new AbortController();
+    await gate.wait(run.signal);
+    assert.equal(gate.batchScale(), 0.25);
+    let second = false;
+    const waiting = gate.wait(run.signal).then(() => (second = true));
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assert.equal(second, false, 'a second batch went through while one was in flight');
+    assert.equal(gate.reason, 'binlog-lag');
+    gate.batchDone();
+    await waiting;
+    assert.equal(second, true);
+    // Over the target nothing goes, in flight or not, until the lag is under half the target.
+    gate.batchDone();
+    lag = 1.5;
+    let third = false;
+    const held = gate.wait(run.signal).then(() => (third = true));
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assert.equal(third, false);
+    lag = 0.4;
+    await held;
+    assert.equal(gate.batchScale(), 1);
+    run.abort();
+  });
 });

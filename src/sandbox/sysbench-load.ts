@@ -1,4 +1,4 @@
-// sysbench's oltp_write_only as the source's write load: the real tool users benchmark with,
+// sysbench's oltp_write_only as the source's write load (benchmarks and tests): the real tool users benchmark with,
 // in its own process (so that the engine's process CPU is the engine's alone). Each
 // transaction is an indexed UPDATE, a non-indexed UPDATE, a DELETE and an INSERT of one row
 // each: four row events, four TABLE_MAPs and a commit, as real OLTP traffic logs them.
@@ -6,7 +6,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export interface SysbenchOptions {
-  readonly socket: string;
+  /** Unix socket (root, for benchmarks) or TCP endpoint of a user (an application user that read_only stops). */
+  readonly socket?: string;
+  readonly user?: { readonly host: string; readonly port: number; readonly user: string; readonly password: string };
   readonly database: string;
   readonly tables: number;
   readonly tableSize: number;
@@ -48,8 +50,9 @@ export class SysbenchLoad {
   constructor(options: SysbenchOptions) {
     const args = [
       'oltp_write_only',
-      `--mysql-socket=${options.socket}`,
-      '--mysql-user=root',
+      ...(options.user
+        ? [`--mysql-host=${options.user.host}`, `--mysql-port=${options.user.port}`, `--mysql-user=${options.user.user}`, `--mysql-password=${options.user.password}`]
+        : [`--mysql-socket=${options.socket}`, '--mysql-user=root']),
       `--mysql-db=${options.database}`,
       `--tables=${options.tables}`,
       `--table-size=${options.tableSize}`,
@@ -57,8 +60,9 @@ export class SysbenchLoad {
       `--time=${options.seconds}`,
       `--rate=${options.rate}`,
       '--report-interval=1',
-      // Deadlocks between the threads are retried by sysbench, as a real application would.
-      '--mysql-ignore-errors=1213,1205,1062',
+      // Deadlocks between the threads are retried by sysbench, as a real application would; so
+      // is a source made read-only by a cutover (1290), until the load is stopped.
+      '--mysql-ignore-errors=1213,1205,1062,1290',
       'run',
     ];
     this.child = spawn(sysbenchBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
