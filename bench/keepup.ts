@@ -73,6 +73,9 @@ export interface KeepupRun {
   readonly drainSeconds: number;
   readonly snapshot: TuningSnapshot | undefined;
   readonly keptUp: boolean;
+  /** What the engine said at the window's end: saturated (cause and why), and why the lag differs from the model's. */
+  readonly saturation: string | undefined;
+  readonly lagNote: string | undefined;
   readonly top: readonly { name: string; share: number }[];
 }
 
@@ -140,6 +143,7 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
       tuning: replication.applier.tuningCpuSeconds - stages0.tuning,
     };
     const snapshot = replication.tuning();
+    const health = replication.health();
     let top: { name: string; share: number }[] = [];
     if (options.saveProfiles) {
       const profiled = await profiler.stop();
@@ -190,6 +194,8 @@ async function runOne(servers: BenchServers, latencyMs: number, rate: number, si
       meanBatch: batches ? applied / batches : NaN,
       drainSeconds,
       snapshot,
+      saturation: health.saturated ? `${health.cause}: ${health.explanation}` : undefined,
+      lagNote: health.lagNote,
       keptUp: lag.p99 < KEPT_UP_P99_SECONDS && !(lagGrowthSeconds > KEPT_UP_GROWTH_SECONDS),
       top,
     };
@@ -239,6 +245,7 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
             'predicted lag ms': run.snapshot ? ms(run.snapshot.predictedLagSeconds) : '—',
             'measured mean lag ms': ms(run.lag.mean),
             'm·R': run.snapshot ? Number(run.snapshot.utilisation.toFixed(2)) : '—',
+            'engine says': run.saturation ? `SATURATED (${run.saturation.split(':')[0]})` : 'keeps up',
             'drain s': Number(run.drainSeconds.toFixed(2)),
           };
           records.push(record);
@@ -264,7 +271,11 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
     '',
     `**Data check:** CHECKSUM TABLE after all runs: **${check.identical ? 'identical' : 'DIFFERENT'}** (${check.text}).`,
   ].join('\n');
-  writeResults('keepup', records, notes);
+  const said = runs.flatMap((run, index) => [
+    ...(run.saturation ? [`- run ${index + 1} (RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full speed' : `${run.rate} tps`}, ${run.sizer}): saturated, ${run.saturation}`] : []),
+    ...(run.lagNote ? [`- run ${index + 1} (RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full speed' : `${run.rate} tps`}, ${run.sizer}): ${run.lagNote}`] : []),
+  ]);
+  writeResults('keepup', records, said.length ? `${notes}\n\nWhat the engine's status said at the end of each window, where it had something to say:\n${said.join('\n')}` : notes);
   if (options.saveProfiles) writeFileSync(join(OUT_DIR, 'keepup-top.md'), runs.map((run, index) => `## run ${index}: RTT ${run.latencyMs * 2} ms, ${run.rate === 0 ? 'full' : `${run.rate} tps`}, ${run.sizer}\n\n${markdownTable(run.top.map((entry) => ({ share: `${(entry.share * 100).toFixed(1)}%`, function: entry.name })))}\n`).join('\n'));
   if (!check.identical) process.exitCode = 1;
 }

@@ -68,6 +68,12 @@ export class Ferry {
       replicaLagSeconds: () => this.gate?.replicaLagSeconds ?? 0,
       tablesTotal: () => this.tables.length,
       tablesCopied: () => this.tables.filter((table) => this.state?.table(tableKey(table)).done).length,
+      keepUp: () => this.replication?.health(),
+      stageCpuSeconds: () => this.replication && {
+        readDecode: this.replication.streamer.stats.cpuSeconds,
+        build: this.replication.applier.buildCpuSeconds,
+        tuning: this.replication.applier.tuningCpuSeconds,
+      },
     });
   }
 
@@ -106,6 +112,7 @@ export class Ferry {
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? false,
       tuning: this.tuning(),
+      keepUp: this.replication?.health(),
       ...this.stats.live(),
     };
   }
@@ -229,7 +236,7 @@ export class Ferry {
       lagSource,
       maxLagSeconds: config.throttle.maxLagSeconds,
       maxPauseSeconds: config.throttle.maxPauseSeconds,
-      targetSaturated: () => this.tuning()?.saturated ?? false,
+      targetSaturated: () => replication.saturated,
       binlogLagSeconds: () => replication.lagSeconds(),
       binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
     });

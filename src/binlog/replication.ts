@@ -5,7 +5,9 @@
 import type { Endpoint } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import { engineLoad } from '../metrics/engine-load.js';
 import type { TuningSnapshot } from '../tuning/index.js';
+import { KeepUpMonitor, lagNote, type KeepUpState } from '../tuning/keep-up.js';
 import { AdaptiveBinlogSizer } from './apply/adaptive-sizer.js';
 import { BinlogApplier, FixedBinlogBatchSizer, type AppliedBatch, type BinlogBatchSizer } from './apply/applier.js';
 import { compareBinlogPositions, type BinlogPosition } from './position.js';
@@ -53,6 +55,9 @@ export class Replication {
   private readonly failed: Promise<never>;
   private fail: (error: unknown) => void = () => undefined;
   private readonly startedAt = performance.now();
+  private readonly keepUp: KeepUpMonitor;
+  private readonly sampler: NodeJS.Timeout;
+  private wasSaturated = false;
 
   constructor(private readonly options: ReplicationOptions, start: BinlogPosition) {
     const interval = options.minBatchIntervalSeconds ?? 0.01;
@@ -74,7 +79,6 @@ export class Replication {
         ...options.batchSize,
         minIntervalSeconds: interval,
         saturationBound: options.saturationBound ?? 0.9,
-        logger: options.logger,
         onQueueBound: (items) => this.streamer.setQueueBound(items),
       });
       sizer = this.adaptive;
@@ -95,8 +99,53 @@ export class Replication {
       this.fail = reject;
     });
     this.failed.catch(() => undefined);
+    this.keepUp = new KeepUpMonitor({ busyBound: options.saturationBound ?? 0.9 });
+    // Once a second: enough for a 10 s window, and cheap (a getrusage and a read of /proc).
+    this.sampler = setInterval(() => this.sample(), 1000);
+    this.sampler.unref();
     this.streamer.start(start);
     if (!options.deferApplying) this.startApplying();
+  }
+
+  private sample(): void {
+    const load = engineLoad();
+    this.keepUp.record({
+      at: performance.now() / 1000,
+      lagSeconds: this.lagSeconds(),
+      busySeconds: this.applier.busySeconds,
+      buildSeconds: this.applier.buildSeconds,
+      cpuSeconds: load.cpuSeconds,
+      cpuWaitSeconds: load.cpuWaitSeconds,
+    });
+    const health = this.health();
+    this.adaptive?.setMeasuredSaturation(health.saturated);
+    if (health.saturated === this.wasSaturated) return;
+    this.wasSaturated = health.saturated;
+    const figures = {
+      cause: health.cause,
+      busy: round(health.busyFraction),
+      engineCpu: round(health.engineCpu),
+      engineCpuWait: round(health.engineCpuWait),
+      lagTrend: round(health.lagTrend),
+      utilisation: round(this.tuning()?.utilisation ?? NaN),
+    };
+    if (health.saturated) this.options.logger.warn(figures, `the binlog side cannot keep up: ${health.explanation}`);
+    else this.options.logger.info(figures, 'the binlog side keeps up again: the row copy goes on');
+  }
+
+  /**
+   * Whether replication keeps up, from what happens (the applier's busy fraction, the lag's
+   * trend, the engine's CPU) and from the model (m·R), and if not, what limits it.
+   */
+  health(): KeepUpState & { readonly lagNote: string | undefined } {
+    const tuning = this.tuning();
+    const state = this.keepUp.state(tuning?.saturated ?? false, tuning?.utilisation ?? NaN);
+    return { ...state, lagNote: lagNote(state, tuning?.hasEstimate ? tuning : undefined) };
+  }
+
+  /** Saturated by the model or by what happens (see health()). */
+  get saturated(): boolean {
+    return this.health().saturated;
   }
 
   /** Starts the applier (done by the constructor unless deferApplying). */
@@ -173,11 +222,14 @@ export class Replication {
 
   /** Stops applying and streaming; resolves once both have stopped. Does not throw the run's error. */
   async stop(): Promise<void> {
+    clearInterval(this.sampler);
     this.abort.abort(new Error('replication stopped'));
     await this.running;
     await this.streamer.stop();
   }
 }
+
+const round = (value: number): number | undefined => (Number.isFinite(value) ? Number(value.toFixed(2)) : undefined);
 
 /** Heartbeat period (1 s, see stream/streamer.ts) plus room for scheduling delays. */
 const HEARTBEAT_GRACE_SECONDS = 2;

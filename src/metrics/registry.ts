@@ -2,6 +2,7 @@
 // keep no copy to drift); counters and histograms are fed from the batch reports.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TuningSnapshot } from '../tuning/index.js';
+import type { KeepUpState } from '../tuning/keep-up.js';
 
 /** Live figures the gauges read when scraped. */
 export interface MetricSources {
@@ -15,10 +16,17 @@ export interface MetricSources {
   replicaLagSeconds(): number;
   tablesTotal(): number;
   tablesCopied(): number;
+  /** Whether the binlog side keeps up, from what happens (tuning/keep-up.ts). */
+  keepUp(): KeepUpState | undefined;
+  /** Cumulative engine CPU seconds by stage of the binlog side. */
+  stageCpuSeconds(): { readonly readDecode: number; readonly build: number; readonly tuning: number } | undefined;
 }
 
 export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'done', 'failed'] as const;
 export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag'] as const;
+export const SATURATION_CAUSES = ['target', 'engine'] as const;
+const STAGES = ['readDecode', 'build', 'tuning'] as const;
+const STAGE_LABELS = { readDecode: 'read_decode', build: 'build', tuning: 'tuning' } as const;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -67,9 +75,35 @@ export class Metrics {
     gauge('tideferry_tuning_optimal_batch_size', 'B* = o·R / (1 − m·R), before clamping', tuning((s) => (Number.isFinite(s.optimalBatchSize) ? s.optimalBatchSize : -1)));
     gauge('tideferry_tuning_batch_size', 'Binlog batch size in force: twice B*, never below one source transaction', tuning((s) => s.batchSize));
     gauge('tideferry_tuning_source_transaction_items', '95th percentile of recent source transactions, in items (rows + commit): the batch size floor', tuning((s) => s.sourceTransactionSize));
-    gauge('tideferry_tuning_predicted_lag_seconds', 'Steady-state lag the model predicts, o / (1 − m·R)', tuning((s) => (Number.isFinite(s.predictedLagSeconds) ? s.predictedLagSeconds : -1)));
+    gauge('tideferry_tuning_predicted_lag_seconds', 'Mean binlog lag the model predicts: half a cycle plus a write, cycle = max(o / (1 − m·R), binlog.minBatchIntervalMs)', tuning((s) => (Number.isFinite(s.predictedLagSeconds) ? s.predictedLagSeconds : -1)));
     gauge('tideferry_tuning_fit_r_squared', 'R² of the least-squares fit of batch time on batch size', tuning((s) => s.fitRSquared));
-    gauge('tideferry_target_saturated', '1 while m·R is over the saturation bound (the row copy yields)', tuning((s) => (s.saturated ? 1 : 0)));
+    gauge('tideferry_target_saturated', '1 while the model says the target is saturated: m·R over binlog.saturationBound', tuning((s) => (s.saturated ? 1 : 0)));
+
+    const keepUp = (pick: (state: KeepUpState) => number) => () => {
+      const state = sources.keepUp();
+      return state ? pick(state) : NaN;
+    };
+    gauge('tideferry_binlog_applier_busy_ratio', 'Share of wall time the binlog applier spent building and writing batches, over the last 10 s (saturated at the bound)', keepUp((s) => s.busyFraction));
+    gauge('tideferry_binlog_lag_trend', 'Seconds of binlog lag gained per second, least squares over the last 10 s (over 0.05 with the lag over 1 s: saturated)', keepUp((s) => s.lagTrend));
+    gauge('tideferry_engine_cpu_ratio', "The engine process's CPU over the last 10 s, in cores", keepUp((s) => s.engineCpu));
+    gauge('tideferry_engine_cpu_wait_ratio', "Share of the last 10 s the engine's event-loop thread waited for a CPU held by other processes (Linux)", keepUp((s) => s.engineCpuWait));
+    new Gauge({
+      name: 'tideferry_binlog_saturated', help: '1 while the binlog side cannot keep up, labelled with what limits it: the target (its writes) or the engine (its CPU)', labelNames: ['cause'], registers: [registry],
+      collect() { const state = sources.keepUp(); for (const cause of SATURATION_CAUSES) this.set({ cause }, state?.saturated && state.cause === cause ? 1 : 0); },
+    });
+    const stageTotals = { readDecode: 0, build: 0, tuning: 0 };
+    new Counter({
+      name: 'tideferry_engine_cpu_seconds_total', help: "The engine's CPU seconds spent by the binlog side, by stage: reading and decoding the binlog, planning and building statements, the tuning loop", labelNames: ['stage'], registers: [registry],
+      collect() {
+        const now = sources.stageCpuSeconds();
+        if (!now) return;
+        for (const stage of STAGES) {
+          const delta = now[stage] - stageTotals[stage];
+          if (delta > 0) this.inc({ stage: STAGE_LABELS[stage] }, delta);
+          stageTotals[stage] = now[stage];
+        }
+      },
+    });
 
     gauge('tideferry_copy_pause_seconds', 'Current pause between copy batches from replica lag (lhm backoff)', sources.copyPauseSeconds);
     gauge('tideferry_replica_lag_seconds', 'Largest lag of the watched replicas (-1 when unreadable)', () => {

@@ -2,7 +2,7 @@ import { coefficientOfVariation, quantileSorted } from 'simple-statistics';
 import { ArrivalRateEstimator, type ArrivalRateEstimatorOptions } from './arrival-rate.js';
 import { CostEstimator, type CostEstimate, type CostEstimatorOptions } from './cost-estimator.js';
 import { ProbeCycle } from './probe-cycle.js';
-import { optimalBatchSize, predictedLagSeconds, utilisation } from './queueing-model.js';
+import { cycleSeconds, optimalBatchSize, predictedLagSeconds, utilisation } from './queueing-model.js';
 import { SaturationDetector } from './saturation-detector.js';
 
 export interface BatchSizeControllerOptions {
@@ -112,6 +112,8 @@ export interface TuningSnapshot {
   readonly batchSize: number;
   /** The transactionQuantile of recent source transactions, in items; the base size's floor. 0 before any. */
   readonly sourceTransactionSize: number;
+  /** The applier's cycle, max(o / (1 − m·R), the minimum interval); Infinity when m·R ≥ 1. */
+  readonly cycleSeconds: number;
   /** The mean lag the model predicts (queueing-model.ts): 1.5 · o / (1 − m·R) without a minimum interval; Infinity when m·R ≥ 1. */
   readonly predictedLagSeconds: number;
   readonly fitRSquared: number;
@@ -166,6 +168,7 @@ export class BatchSizeController {
   private transactionFloor = 0;
   private baseSize: number;
   private readonly minIntervalSeconds: number;
+  private measured = false;
 
   constructor(options: BatchSizeControllerOptions) {
     if (!Number.isInteger(options.min) || options.min < 1) {
@@ -248,9 +251,21 @@ export class BatchSizeController {
     return coefficientOfVariation(this.recentSizes) < this.probeBelowVariation;
   }
 
-  /** Whether the target counts as saturated now (as of the last batch or size asked for). */
+  /** Whether the target counts as saturated by the model now (m·R over the bound, as of the last batch or size asked for). */
   get saturated(): boolean {
     return this.saturation.saturated;
+  }
+
+  /**
+   * Saturation measured outside the model (tuning/keep-up.ts: the applier busy nearly all the
+   * time, or the lag growing): the base size goes to max while it lasts, as for m·R over the bound.
+   */
+  setMeasuredSaturation(saturated: boolean): void {
+    this.measured = saturated;
+  }
+
+  get measuredSaturated(): boolean {
+    return this.measured;
   }
 
   /**
@@ -289,6 +304,7 @@ export class BatchSizeController {
         utilisation: NaN,
         optimalBatchSize: NaN,
         predictedLagSeconds: NaN,
+        cycleSeconds: NaN,
         fitRSquared: NaN,
         outliers: 0,
         identifiable: false,
@@ -303,6 +319,7 @@ export class BatchSizeController {
       utilisation: utilisation(m, arrivalRate),
       optimalBatchSize: optimalBatchSize(m, o, arrivalRate, this.minIntervalSeconds),
       predictedLagSeconds: predictedLagSeconds(m, o, arrivalRate, this.minIntervalSeconds),
+      cycleSeconds: cycleSeconds(m, o, arrivalRate, this.minIntervalSeconds),
       fitRSquared: estimate.rSquared,
       outliers: estimate.outliers,
       identifiable: estimate.identifiable,
@@ -316,7 +333,7 @@ export class BatchSizeController {
     if (estimate === undefined || estimate.samples < this.warmupBatches) return { estimate, arrivalRate };
 
     const { perEventSeconds: m, perBatchSeconds: o } = estimate;
-    if (this.saturation.update(utilisation(m, arrivalRate))) {
+    if (this.saturation.update(utilisation(m, arrivalRate)) || this.measured) {
       this.baseSize = this.max;
       return { estimate, arrivalRate };
     }

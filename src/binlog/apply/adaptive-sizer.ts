@@ -1,12 +1,10 @@
 // The applier's adaptive batch size: the tuning loop's controller (pure, src/tuning) wired to
-// the clock, the streamer's queue bound, and the log line an operator needs when the target
-// saturates.
-import type { Logger } from '../../log.js';
+// the clock, the source's rate from the events' stamps, and the streamer's queue bound.
+// Saturation is judged and said by replication.ts, which feeds the measured verdict back here.
 import { BatchSizeController, SourceRate, type BatchSizeControllerOptions, type TuningSnapshot } from '../../tuning/index.js';
 import type { BinlogBatchSizer } from './applier.js';
 
 export interface AdaptiveSizerOptions extends BatchSizeControllerOptions {
-  readonly logger: Logger;
   /** Told the new queue bound after each batch: backpressure follows B*. */
   readonly onQueueBound?: (items: number) => void;
   /** Start of the arrival-rate window, seconds since the epoch. Default now. */
@@ -15,9 +13,8 @@ export interface AdaptiveSizerOptions extends BatchSizeControllerOptions {
 
 export class AdaptiveBinlogSizer implements BinlogBatchSizer {
   readonly controller: BatchSizeController;
-  /** Batches written while the target was saturated. */
+  /** Batches written while the binlog side was saturated (by the model or by what happened). */
   saturatedBatches = 0;
-  private saturated = false;
   private readonly sourceRate = new SourceRate();
   private fedUntil: number;
 
@@ -42,6 +39,11 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
     this.sourceRate.record(sourceSecond, events, now);
   }
 
+  /** What the keep-up monitor measured (busy applier, growing lag): the batch size goes to max meanwhile. */
+  setMeasuredSaturation(saturated: boolean): void {
+    this.controller.setMeasuredSaturation(saturated);
+  }
+
   /**
    * Hands the controller the source's rate (not receipt counts: under backpressure those fall to
    * the applied rate) as arrivals spread over the time since the last call.
@@ -55,24 +57,11 @@ export class AdaptiveBinlogSizer implements BinlogBatchSizer {
 
   recordBatch(size: number, seconds: number, now: number): void {
     this.controller.recordBatch(size, seconds, now);
-    // A snapshot costs more than a batch of a few events is worth; only a change of state needs one.
-    if (this.controller.saturated) this.saturatedBatches++;
-    if (this.controller.saturated !== this.saturated) this.noteSaturation(this.controller.snapshot(now));
+    if (this.controller.saturated || this.controller.measuredSaturated) this.saturatedBatches++;
     this.options.onQueueBound?.(this.controller.queueBound());
   }
 
   snapshot(now: number): TuningSnapshot {
     return this.controller.snapshot(now);
-  }
-
-  /** Says so loudly when the target cannot keep up (m·R over the bound), and when it recovers. */
-  private noteSaturation(snapshot: TuningSnapshot): void {
-    this.saturated = snapshot.saturated;
-    const figures = { m: snapshot.perEventSeconds, o: snapshot.perBatchSeconds, R: snapshot.arrivalRate, utilisation: snapshot.utilisation };
-    if (snapshot.saturated) {
-      this.options.logger.warn(figures, 'target saturated: m·R is over the bound, no batch size keeps up; the row copy yields to the binlog applier');
-    } else {
-      this.options.logger.info(figures, 'target no longer saturated: the row copy goes on');
-    }
   }
 }
