@@ -1,4 +1,4 @@
-// `npm run bench -- batch-sweep [--quick] [--seconds n]`: the tuning loop of DESIGN.md against
+// `npm run bench -- batch-sweep [--quick] [--seconds n]`: the tuning loop (docs/architecture.md) against
 // real servers. The target sits behind a LatencyProxy (0, 1, 3 ms per direction); per latency,
 // a cost probe and a capacity probe choose steady source rates R from well below to past what
 // the machine sustains; at each R the streamer + applier run with fixed batch sizes 1, 10, 100,

@@ -1,5 +1,5 @@
 // Where the binlog stream is: a file and a byte offset in it, and, where the server has them,
-// the GTIDs executed up to that point. Recorded as P0 before the copy starts (DESIGN.md step 2),
+// the GTIDs executed up to that point. Recorded as P0 before the copy starts (docs/architecture.md, "The phases"),
 // carried by every commit item, and read again at cutover as the point the applier drains to.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 

@@ -1,4 +1,4 @@
-// The row copy (DESIGN.md step 3). Per table, batches in primary-key order; each batch is a
+// The row copy (docs/architecture.md, "Invariants"). Per table, batches in primary-key order; each batch is a
 // locking read in a source transaction, written to the target before that transaction ends.
 // The row locks are what make the copy and the binlog replay agree: a concurrent change to a
 // copied row commits either before the read (the read sees it) or after the target write (its
@@ -99,7 +99,7 @@ export class RowCopier {
     const connection = await connect(this.options.source, { typeCast: rawTypeCast as never, rowsAsArray: true });
     // Raw bytes: text arrives in the column's own charset, written back unconverted.
     // READ COMMITTED: the locking read takes record locks only, no gap locks that would stall
-    // the source's inserts; correctness needs the record locks alone (DESIGN.md step 3).
+    // the source's inserts; correctness needs the record locks alone (docs/architecture.md, "Invariants").
     await connection.query('SET character_set_results = binary');
     await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     return connection;

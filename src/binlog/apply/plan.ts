@@ -1,5 +1,5 @@
 // Turns a batch of row changes into target statements that give the same result as applying
-// them one by one (DESIGN.md step 4): insert → insert-ignore the after image; update → delete
+// them one by one (docs/architecture.md, "The way of the data"): insert → insert-ignore the after image; update → delete
 // the before key if the key changed, then upsert the after image; delete → delete by key.
 //
 // Tables are independent of each other (foreign key checks are off on the target), so each
