@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { isRunning } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function startChild(mode: 'wait' | 'forget') {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/fixtures/sandbox-server-child.ts', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -31,8 +23,8 @@ async function startChild(mode: 'wait' | 'forget') {
 
 async function assertGone(server: { dir: string; pid: number }): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while ((isAlive(server.pid) || existsSync(server.dir)) && Date.now() < deadline) await sleep(50);
-  const alive = isAlive(server.pid);
+  while ((isRunning(server.pid) || existsSync(server.dir)) && Date.now() < deadline) await sleep(50);
+  const alive = isRunning(server.pid);
   // A failing run must not leave the server behind for the next tests.
   if (alive) process.kill(server.pid, 'SIGKILL');
   assert.equal(alive, false, 'the sandbox server outlived its parent');
@@ -42,7 +34,7 @@ async function assertGone(server: { dir: string; pid: number }): Promise<void> {
 describe('sandbox server lifetime', () => {
   it('dies with its parent when the parent is SIGKILLed', { timeout: 60_000 }, async () => {
     const { child, exited, server } = await startChild('wait');
-    assert.ok(isAlive(server.pid));
+    assert.ok(isRunning(server.pid));
     child.kill('SIGKILL');
     await exited;
     await assertGone(server);
@@ -56,7 +48,7 @@ describe('sandbox server lifetime', () => {
     clearTimeout(timer);
     if (outcome === 'stuck') {
       child.kill('SIGKILL');
-      if (isAlive(server.pid)) process.kill(server.pid, 'SIGKILL');
+      if (isRunning(server.pid)) process.kill(server.pid, 'SIGKILL');
       assert.fail('the parent did not exit by itself: its sandbox server held it open');
     }
     await assertGone(server);
