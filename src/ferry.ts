@@ -17,7 +17,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { startHttpServer } from './server/http.js';
 import { Checkpointer } from './state/checkpointer.js';
-import { readServerIdentity, type RunIdentity } from './state/identity.js';
+import { readRunIdentity } from './state/identity.js';
 import { openState } from './state/resume.js';
 import type { StateTracker, WritersStopped } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
@@ -156,7 +156,12 @@ export class Ferry {
         this.state = await openState({
           path: config.stateFile,
           resume: this.options.resume ?? false,
-          identity: await this.identity(sourceAdmin, targetAdmin),
+          identity: await readRunIdentity({
+            source: { connection: sourceAdmin, endpoint: this.source },
+            target: { connection: targetAdmin, endpoint: this.target },
+            tables: this.tables,
+            rowFilters: config.rowFilters,
+          }),
           fingerprints: new Map(this.tables.map((table) => [tableKey(table), schemaFingerprint(table)])),
           source: describeEndpoint(this.source),
           target: describeEndpoint(this.target),
@@ -167,14 +172,10 @@ export class Ferry {
         if (created.length) logger.info({ tables: created }, 'created target tables from the source definitions');
         const saving = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
         checkpointer = saving;
-        const alreadyStopped = await settleInterruptedCutover({
-          state: this.state,
-          writerStop: this.writerStop,
-          readOnlyStop: () => new ReadOnlyWriterStop(() => connect(this.source)),
-          flushState: () => saving.flush(),
-          logger,
-        });
-        await this.migrate({ sourceAdmin, targetAdmin, binlogServerId, signal, alreadyStopped, flushState: () => saving.flush() });
+        const flushState = () => saving.flush();
+        const readOnlyStop = () => new ReadOnlyWriterStop(() => connect(this.source));
+        const alreadyStopped = await settleInterruptedCutover({ state: this.state, writerStop: this.writerStop, readOnlyStop, flushState, logger });
+        await this.migrate({ sourceAdmin, targetAdmin, binlogServerId, signal, alreadyStopped, flushState });
       } finally {
         await sourceAdmin.end().catch(() => undefined);
         await targetAdmin.end().catch(() => undefined);
@@ -199,15 +200,6 @@ export class Ferry {
       checkpointer?.stop();
       http?.close();
     }
-  }
-
-  private async identity(source: Connection, target: Connection): Promise<RunIdentity> {
-    return {
-      source: await readServerIdentity(source, `${this.source.host}:${this.source.port}`),
-      target: await readServerIdentity(target, `${this.target.host}:${this.target.port}`),
-      tables: this.tables.map(tableKey).sort(),
-      rowFilters: this.options.config.rowFilters,
-    };
   }
 
   private async migrate(run: {

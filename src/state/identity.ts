@@ -3,6 +3,8 @@
 // selection would mix two migrations' progress in one target (copied ranges and a binlog position
 // that mean nothing for the new source), so it is refused with what differs.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Endpoint } from '../db/connection.js';
+import { tableKey, type TableRef } from '../db/schema.js';
 
 export interface ServerIdentity {
   /** host:port as configured: what the run connected to. */
@@ -36,6 +38,22 @@ export async function readServerIdentity(connection: Connection, address: string
     // MariaDB: no server_uuid; server_id, hostname and port identify the server.
   }
   return { address, serverId: Number(row['serverId']), serverUuid, hostname: String(row['hostname'] ?? ''), port: Number(row['port']) };
+}
+
+/** The identity of the run about to start or resume. */
+export async function readRunIdentity(options: {
+  readonly source: { readonly connection: Connection; readonly endpoint: Endpoint };
+  readonly target: { readonly connection: Connection; readonly endpoint: Endpoint };
+  readonly tables: readonly TableRef[];
+  readonly rowFilters: Readonly<Record<string, string>>;
+}): Promise<RunIdentity> {
+  const { source, target } = options;
+  return {
+    source: await readServerIdentity(source.connection, `${source.endpoint.host}:${source.endpoint.port}`),
+    target: await readServerIdentity(target.connection, `${target.endpoint.host}:${target.endpoint.port}`),
+    tables: options.tables.map(tableKey).sort(),
+    rowFilters: options.rowFilters,
+  };
 }
 
 const describeServer = (server: ServerIdentity): string =>
