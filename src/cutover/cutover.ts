@@ -95,19 +95,22 @@ async function assertWritersStopped(options: CutoverOptions, final: BinlogPositi
 async function releaseWriters(options: CutoverOptions): Promise<boolean> {
   const { writerStop, state, logger } = options;
   if (!state.writersStopped) return true;
+  let released: boolean;
   try {
-    await writerStop.restore();
+    released = await writerStop.restore();
   } catch (restoreError) {
     logger.error({ error: errorMessage(restoreError) }, 'cutover failed AND letting the writers go again failed: check read_only (or your writers) on the source by hand; `tideferry resume` tries again');
     return false;
   }
+  logger.warn({ mode: writerStop.mode }, `cutover stopped: ${writerStop.restoredNote}`);
+  // Left to a person, the writers stay recorded as stopped: `resume` says so again.
+  if (!released) return true;
   state.writersReleased();
   try {
     options.flushState();
   } catch (error) {
     logger.error({ error: errorMessage(error) }, 'the writers run again, but the state file cannot say so');
   }
-  logger.warn({ mode: writerStop.mode }, `cutover stopped: ${writerStop.restoredNote}`);
   return true;
 }
 

@@ -15,8 +15,12 @@ export interface WriterStop {
   prepare(): Promise<PreviousReadOnly | undefined>;
   /** Resolves once no writer can change the source any more. */
   stop(signal: AbortSignal): Promise<void>;
-  /** Undoes stop() (called when the run fails or is stopped after stop began, even if stop was interrupted). */
-  restore(): Promise<void>;
+  /**
+   * Undoes stop() (called when the run fails or is stopped after stop began, even if stop was
+   * interrupted). Resolves false when letting the writers go is left to a person (manual, or a
+   * hook without an undo hook): the state file then goes on saying they are stopped.
+   */
+  restore(): Promise<boolean>;
   /** What restore() achieves, for the run's last message. */
   readonly restoredNote: string;
 }
@@ -75,13 +79,14 @@ export class ReadOnlyWriterStop implements WriterStop {
     }
   }
 
-  async restore(): Promise<void> {
-    if (!this.previous) return;
+  async restore(): Promise<boolean> {
+    if (!this.previous) return true;
     const connection = await this.source();
     try {
       if (this.previous.superReadOnly !== undefined) await connection.query(`SET GLOBAL super_read_only = ${this.previous.superReadOnly === 'ON' ? 'ON' : 'OFF'}`);
       await connection.query(`SET GLOBAL read_only = ${this.previous.readOnly === 'ON' ? 'ON' : 'OFF'}`);
       this.previous = undefined;
+      return true;
     } finally {
       await connection.end().catch(() => undefined);
     }
@@ -175,15 +180,16 @@ export class HookWriterStop implements WriterStop {
     this.stopped = true;
   }
 
-  async restore(): Promise<void> {
-    if (!this.stopped) return;
+  async restore(): Promise<boolean> {
+    if (!this.stopped) return true;
     if (!this.undoHook) {
       this.logger.warn('cutover.hook stopped the writers and there is no cutover.undoHook: let them go again by hand');
-      return;
+      return false;
     }
     // Not interruptible by the run's signal: it is what a stopped run must still do.
     await runCommand(this.undoHook, this.timeoutSeconds, this.logger);
     this.stopped = false;
+    return true;
   }
 }
 
@@ -232,8 +238,9 @@ export class ManualWriterStop implements WriterStop {
     });
   }
 
-  async restore(): Promise<void> {
+  async restore(): Promise<boolean> {
     this.logger.warn('the run stopped after the writers were stopped by hand: let them go again by hand');
+    return false;
   }
 }
 
