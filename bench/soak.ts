@@ -55,6 +55,8 @@ interface LogLine {
 
 /** Second in name order of the sample's tables, and written by most of the load's operations. */
 const STALLED_TABLE = 'customers';
+/** Fourth in name order: its copy and the last table's take about 2 s. */
+const STALL_FROM_TABLE = 'orders';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -131,6 +133,10 @@ class CliProcess {
     ]);
     clearTimeout(timer);
     return outcome;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   kill(): void {
@@ -268,24 +274,31 @@ class Soak {
         const writersRunning = !(await this.isReadOnly());
         if (target === 'copy' && (!writersRunning || (state && Object.values(state.tables).every((table) => table.done)))) continue;
         if (target === 'catch-up' && !writersRunning) continue;
-        const stalledTableCopied = state?.tables[`${SAMPLE_DATABASE}.${STALLED_TABLE}`]?.done === true;
+        const stallFrom = state?.tables[`${SAMPLE_DATABASE}.${STALL_FROM_TABLE}`];
         const stall = target === 'catch-up' ? new TargetStall(this.sandbox) : undefined;
         const child = new CliProcess(command, this.configPath);
         command = 'resume';
-        // Tables are copied one at a time in name order: once the stalled table is copied, the lock
-        // holds up the applier only, and the copy of the three after it ends with the binlog behind.
-        // Not before the copy phase: preflight reads the table's definition, which the lock blocks.
-        // A process that starts with the copy done has a backlog since its state was last saved.
+        // Tables are copied one at a time in name order, so the stalled table is copied by the
+        // time the copy reaches STALL_FROM_TABLE; from there on, the lock holds up the applier
+        // only, and the copy (~2 s left) ends with the binlog behind. Not before the copy phase:
+        // preflight reads the table's definition, which the lock blocks. A process that starts
+        // past that point has a backlog since its state was last saved.
         if (stall) {
+          const started = stallFrom !== undefined && (stallFrom.done || stallFrom.lastKey !== null);
           child.whenLogged(
-            (line) => (stalledTableCopied ? phaseOf(line) === 'copy' : line.msg === 'table copied' && line.table === `${SAMPLE_DATABASE}.${STALLED_TABLE}`),
+            (line) => (started ? phaseOf(line) === 'copy' : line.msg === 'copying table' && line.table === `${SAMPLE_DATABASE}.${STALL_FROM_TABLE}`),
             () => stall.begin(),
           );
         }
         const delay = killDelayMs(target, this.random);
         let reached: boolean;
         try {
-          reached = await child.waitForPhase(target, stall ? 60_000 : undefined);
+          reached = await child.waitForPhase(target, stall ? 10_000 : undefined);
+          // The copy yields to a stalled applier (the target looks saturated): let it go on.
+          if (!reached && stall && child.running) {
+            await stall.end();
+            reached = await child.waitForPhase(target);
+          }
           if (reached) {
             if (stall) setTimeout(() => void stall.end(), killDelayMs(target, this.random));
             await sleep(delay);

@@ -9,8 +9,10 @@ export async function dumpTable(connection: Connection, database: string, table:
     'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [database, table],
   );
-  const list = (columns as { name: string; type: string }[])
-    .map((column) => (column.type === 'float' ? `CAST(${quoteIdentifier(column.name)} AS DOUBLE)` : quoteIdentifier(column.name)))
+  // String(): a connection left with character_set_results = binary returns the names as bytes.
+  const list = (columns as { name: unknown; type: unknown }[])
+    .map((column) => ({ name: quoteIdentifier(String(column.name)), type: String(column.type) }))
+    .map((column) => (column.type === 'float' ? `CAST(${column.name} AS DOUBLE)` : column.name))
     .join(',');
   await connection.query('SET character_set_results = binary');
   const [rows] = await connection.query({
