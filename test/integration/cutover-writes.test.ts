@@ -6,7 +6,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Connection } from 'mysql2/promise';
-import { WritesContinuedError } from '../../src/errors.js';
+import { RunCancelledError, WritesContinuedError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
@@ -134,6 +134,31 @@ describe('cutover proves the writers stopped', () => {
     const confirmed = await fetch(`${ferry.httpUrl}/cutover`, { method: 'POST' });
     assert.equal(confirmed.status, 202);
     await running;
+    for (const table of SAMPLE_TABLES) assert.deepEqual(await dumpTable(target, 'shop', table), await dumpTable(source, 'shop', table), `${table}: rows differ`);
+  });
+
+  it('keeps writers stopped by hand recorded when the run stops at a manual cutover; resume asks again', { timeout: 120_000 }, async () => {
+    const config = sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, cutover: { mode: 'manual' } });
+    const ferry = new Ferry({ config, logger: testLogger() });
+    const running = ferry.run();
+    running.catch(() => undefined);
+    await waitFor(() => ferry.phase === 'cutover', 'cutover');
+    await sleep(100);
+    ferry.cancel('test stops the run');
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof RunCancelledError, String(error));
+      assert.match(error.message, /run stopped \(test stops the run\) during cutover, let the writers go again by hand/);
+      return true;
+    });
+    const state = JSON.parse(readFileSync(config.stateFile, 'utf8')) as MigrationState;
+    assert.equal(state.writersStopped?.mode, 'manual', 'nobody let the writers go: the state file still says they are stopped');
+    const resumed = new Ferry({ config, logger: testLogger(), resume: true });
+    const finishing = resumed.run();
+    finishing.catch(() => undefined);
+    await waitFor(() => resumed.phase === 'cutover', 'the resumed cutover');
+    await sleep(100);
+    assert.equal((await fetch(`${resumed.httpUrl}/cutover`, { method: 'POST' })).status, 202);
+    await finishing;
     for (const table of SAMPLE_TABLES) assert.deepEqual(await dumpTable(target, 'shop', table), await dumpTable(source, 'shop', table), `${table}: rows differ`);
   });
 });
