@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The command line: run, resume, verify, demo. One clear message and a non-zero exit code on
-// failure; the stack trace only with --log-level debug.
+// failure; the stack trace only with --log-level debug. The only module with process-wide
+// effects: signal handlers and exit codes (docs/architecture.md, "Processes").
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from './config/load.js';
-import { ConfigError, TideferryError, errorMessage } from './errors.js';
+import { ConfigError, RunCancelledError, TideferryError, errorMessage } from './errors.js';
 import { Ferry } from './ferry.js';
 import { createLogger, type Logger } from './log.js';
 import { formatSummary } from './summary.js';
@@ -22,21 +23,55 @@ function loggerFor(config: Config | undefined, options: GlobalOptions): Logger {
   });
 }
 
+const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+/** The signal that stopped the command, if one did: its exit code is 128 + the signal's number. */
+let stoppedBy: StopSignal | undefined;
+
+/**
+ * The first SIGINT/SIGTERM asks the command to stop cleanly (`stop`): a run stops its parts, lets
+ * the writers go if cutover had stopped them, saves its state and exits non-zero. A second one
+ * exits at once. Returns a function that removes the handlers.
+ */
+function onStopSignals(logger: Logger, stop: (signal: StopSignal) => void): () => void {
+  const handler = (signal: StopSignal) => {
+    if (stoppedBy) {
+      process.stderr.write(
+        `tideferry: second ${signal}: exiting at once, without waiting for the stop to finish; the state file may be a few seconds old, ` +
+          'and if cutover had stopped the writers they may still be stopped: `tideferry resume` lets them go or finishes the cutover\n',
+      );
+      process.exit(128 + STOP_SIGNALS[signal]);
+    }
+    stoppedBy = signal;
+    logger.warn({ signal }, `stopping (${signal}): letting the writers go if cutover had stopped them, saving the state; ${signal} again exits at once`);
+    stop(signal);
+  };
+  const signals = Object.keys(STOP_SIGNALS) as StopSignal[];
+  for (const signal of signals) process.on(signal, handler);
+  return () => {
+    for (const signal of signals) process.off(signal, handler);
+  };
+}
+
 async function migrate(configPath: string, resume: boolean, options: GlobalOptions): Promise<void> {
   const config = loadConfig(configPath);
   const logger = loggerFor(config, options);
   const ferry = new Ferry({ config, logger, resume });
-  const cancel = (signal: string) => () => {
-    logger.warn({ signal }, 'stopping: saving state (resume with `tideferry resume`)');
-    ferry.cancel(`received ${signal}`);
+  const removeStopHandlers = onStopSignals(logger, (signal) => ferry.cancel(`received ${signal}`));
+  const confirmCutover = () => {
+    const answer = ferry.confirmCutover();
+    if (answer.confirmed) logger.info('manual cutover confirmed (SIGUSR2)');
+    else logger.warn({ reason: answer.reason }, 'SIGUSR2 ignored');
   };
-  process.once('SIGINT', cancel('SIGINT'));
-  process.once('SIGTERM', cancel('SIGTERM'));
-  process.on('SIGUSR2', () => {
-    if (ferry.confirmCutover()) logger.info('manual cutover confirmed (SIGUSR2)');
-  });
-  const summary = await ferry.run();
-  process.stdout.write(`\n${formatSummary(summary)}\n`);
+  process.on('SIGUSR2', confirmCutover);
+  try {
+    const summary = await ferry.run();
+    process.stdout.write(`\n${formatSummary(summary)}\n`);
+  } finally {
+    removeStopHandlers();
+    process.off('SIGUSR2', confirmCutover);
+  }
 }
 
 export function buildProgram(): Command {
@@ -76,8 +111,15 @@ export function buildProgram(): Command {
     .option('--write-rate <n>', 'write operations per second on the source during the migration', '300')
     .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '3')
     .action(async (options: { writeRate: string; scale: string }) => {
-      const summary = await runDemo({ writeRate: Number(options.writeRate), scale: Number(options.scale), logger: loggerFor(undefined, program.opts()) });
-      process.stdout.write(`\n${formatSummary(summary)}\n`);
+      const logger = loggerFor(undefined, program.opts());
+      const stop = new AbortController();
+      const removeStopHandlers = onStopSignals(logger, (signal) => stop.abort(new Error(`received ${signal}`)));
+      try {
+        const summary = await runDemo({ writeRate: Number(options.writeRate), scale: Number(options.scale), logger, signal: stop.signal });
+        process.stdout.write(`\n${formatSummary(summary)}\n`);
+      } finally {
+        removeStopHandlers();
+      }
     });
   return program;
 }
@@ -89,7 +131,7 @@ async function main(): Promise<void> {
     const known = error instanceof TideferryError;
     process.stderr.write(`tideferry: ${known ? '' : 'error: '}${errorMessage(error)}\n`);
     if (!known && process.argv.includes('debug')) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    process.exitCode = error instanceof ConfigError ? 2 : 1;
+    process.exitCode = error instanceof ConfigError ? 2 : error instanceof RunCancelledError && stoppedBy ? 128 + STOP_SIGNALS[stoppedBy] : 1;
   }
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from './config/load.js';
+import { RunCancelledError, errorMessage } from './errors.js';
 import { Ferry } from './ferry.js';
 import type { Logger } from './log.js';
 import { startSandbox } from './sandbox/index.js';
@@ -16,6 +17,8 @@ export interface DemoOptions {
   readonly writeRate: number;
   readonly scale: number;
   readonly logger: Logger;
+  /** Stops the demo (the CLI's Ctrl-C): the migration stops, the sandbox is removed. */
+  readonly signal?: AbortSignal;
 }
 
 export async function runDemo(options: DemoOptions): Promise<RunSummary> {
@@ -26,10 +29,15 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary> {
   const sandbox = await startSandbox({ replica: true });
   const work = mkdtempSync(join(tmpdir(), 'tideferry-demo-'));
   let load: WriteLoad | undefined;
+  const stopped = () => {
+    if (options.signal?.aborted) throw new RunCancelledError(`demo stopped (${errorMessage(options.signal.reason)}); its sandbox servers are removed`);
+  };
   try {
+    stopped();
     const admin = await sandbox.source.connect();
     await createSampleDatabase(admin, sizes);
     await admin.end();
+    stopped();
     logger.info({ rows: Object.values(sizes).reduce((a, b) => a + b, 0) }, 'sample shop created on the source');
     load = new WriteLoad(sandbox.source, { ratePerSecond: options.writeRate, connections: 2, sizes });
     await load.start();
@@ -46,7 +54,19 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary> {
       },
       'demo config',
     );
-    const summary = await new Ferry({ config, logger }).run();
+    stopped();
+    const ferry = new Ferry({ config, logger });
+    const cancel = () => ferry.cancel(errorMessage(options.signal?.reason));
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    let summary: RunSummary;
+    try {
+      summary = await ferry.run();
+    } catch (error) {
+      stopped();
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', cancel);
+    }
     const stats = await load.stop();
     load = undefined;
     logger.info({ operations: stats.operations, byKind: stats.byKind }, 'write load stopped (cutover made the source read-only)');

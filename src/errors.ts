@@ -24,8 +24,17 @@ export class SchemaChangedError extends TideferryError {}
 /** The state file cannot be used to resume this run. */
 export class ResumeError extends TideferryError {}
 
+/** The state file cannot be written. */
+export class StateFileError extends TideferryError {}
+
 /** Cutover failed; the message says what was restored. */
 export class CutoverError extends TideferryError {}
+
+/** The source's binlog moved on after the writers were stopped: a writer the stop did not reach. */
+export class WritesContinuedError extends CutoverError {}
+
+/** The run was stopped on request (a signal): the message says what was saved and restored. */
+export class RunCancelledError extends TideferryError {}
 
 /** Source and target differ after cutover. */
 export class VerificationError extends TideferryError {}

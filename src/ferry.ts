@@ -1,5 +1,5 @@
 // Wires the parts together and runs the phases: preflight → stream from P0 → copy (with the
-// applier running) → catch up → cutover (stop writers, drain, verify) → summary.
+// applier running) → catch up → cutover (cutover/cutover.ts: stop writers, drain, verify) → summary.
 // Errors from any part flow back here as values; this file decides to stop, restore and save.
 import type { Connection } from 'mysql2/promise';
 import type { Server } from 'node:http';
@@ -9,21 +9,23 @@ import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { createRowWriter } from './copy/writer-choice.js';
-import { createPool, describeEndpoint, type Endpoint } from './db/connection.js';
+import { connect, createPool, describeEndpoint, type Endpoint } from './db/connection.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { schemaFingerprint, tableKey, type TableSchema } from './db/schema.js';
-import { CutoverError, ResumeError, SchemaChangedError, TideferryError, VerificationError, errorMessage } from './errors.js';
+import { RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { startHttpServer } from './server/http.js';
 import { Checkpointer } from './state/checkpointer.js';
-import { readStateFile } from './state/file.js';
-import { StateTracker } from './state/tracker.js';
+import { readRunIdentity } from './state/identity.js';
+import { openState } from './state/resume.js';
+import type { StateTracker, WritersStopped } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
 import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
-import { createWriterStop, type WriterStop, ManualWriterStop } from './cutover/writers.js';
-import { describeDifferences, verifyTables, type VerifyReport } from './verify/checksum.js';
+import { runCutover } from './cutover/cutover.js';
+import { settleInterruptedCutover } from './cutover/interrupted.js';
+import { createWriterStop, ManualWriterStop, ReadOnlyWriterStop, type ManualConfirmation, type WriterStop } from './cutover/writers.js';
 import { RunStats, type RunSummary } from './summary.js';
 
 export interface FerryOptions {
@@ -89,15 +91,25 @@ export class Ferry {
     return this.replication?.tuning();
   }
 
-  /** Stops the run (SIGINT/SIGTERM): state is saved, the source is restored if cutover began. */
+  /**
+   * Stops the run (SIGINT/SIGTERM): the copy and the binlog stop, the writers are let go again if
+   * cutover had stopped them, the state is saved, and run() rejects with a RunCancelledError.
+   */
   cancel(reason = 'cancelled'): void {
-    this.cancelledBecause = reason;
+    this.cancelledBecause ??= reason;
     this.abort.abort(new Error(reason));
   }
 
-  /** Manual cutover confirmation (SIGUSR2 or POST /cutover). */
-  confirmCutover(): boolean {
-    return this.writerStop instanceof ManualWriterStop ? this.writerStop.confirm() : false;
+  /** Manual cutover confirmation (SIGUSR2 or POST /cutover): accepted only while the run waits for it. */
+  confirmCutover(): ManualConfirmation {
+    if (!(this.writerStop instanceof ManualWriterStop)) return { confirmed: false, reason: `cutover.mode is ${this.writerStop.mode}: the run cuts over by itself` };
+    const answer = this.writerStop.confirm();
+    return answer.confirmed ? answer : { confirmed: false, reason: `${answer.reason} (phase ${this.phase})` };
+  }
+
+  private enterPhase(phase: Phase): void {
+    this.phase = phase;
+    this.options.logger.info({ phase }, `phase ${phase}`);
   }
 
   status(): Record<string, unknown> {
@@ -111,6 +123,7 @@ export class Ferry {
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? false,
+      writersStopped: this.state?.writersStopped ?? null,
       tuning: this.tuning(),
       keepUp: this.replication?.health(),
       ...this.stats.live(),
@@ -147,53 +160,65 @@ export class Ferry {
       const sourceAdmin = await connectTo(this.source, 'source');
       const targetAdmin = await connectTo(this.target, 'target');
       try {
+        // The state first: a resume against the wrong servers is refused before anything is written.
+        this.state = await openState({
+          path: config.stateFile,
+          resume: this.options.resume ?? false,
+          identity: await readRunIdentity({
+            source: { connection: sourceAdmin, endpoint: this.source },
+            target: { connection: targetAdmin, endpoint: this.target },
+            tables: this.tables,
+            rowFilters: config.rowFilters,
+          }),
+          fingerprints: new Map(this.tables.map((table) => [tableKey(table), schemaFingerprint(table)])),
+          source: describeEndpoint(this.source),
+          target: describeEndpoint(this.target),
+          readStart: () => readSourcePosition(sourceAdmin),
+          logger,
+        });
         const created = await prepareTarget(targetAdmin, checked);
         if (created.length) logger.info({ tables: created }, 'created target tables from the source definitions');
-        this.state = await this.loadState(sourceAdmin);
-        checkpointer = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
-        await this.migrate(sourceAdmin, targetAdmin, binlogServerId, signal);
+        const saving = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
+        checkpointer = saving;
+        const flushState = () => saving.flush();
+        const readOnlyStop = () => new ReadOnlyWriterStop(() => connect(this.source));
+        const alreadyStopped = await settleInterruptedCutover({ state: this.state, writerStop: this.writerStop, readOnlyStop, flushState, logger });
+        await this.migrate({ sourceAdmin, targetAdmin, binlogServerId, signal, alreadyStopped, flushState });
       } finally {
         await sourceAdmin.end().catch(() => undefined);
         await targetAdmin.end().catch(() => undefined);
       }
-      this.phase = 'done';
+      this.enterPhase('done');
       const summary = this.stats.summary(this.tuning(), this.replication?.adaptive?.saturatedBatches ?? 0);
       logger.info(summary, 'migration complete');
       return summary;
     } catch (error) {
+      const phase = this.phase;
       this.phase = 'failed';
       // A cancelled run fails with whatever the cancel interrupted; say why it stopped instead.
-      if (this.cancelledBecause && !(error instanceof TideferryError)) throw new TideferryError(`run stopped (${this.cancelledBecause}); resume with \`tideferry resume\``, { cause: error });
+      if (this.cancelledBecause && !(error instanceof TideferryError)) {
+        throw new RunCancelledError(`run stopped (${this.cancelledBecause}) during ${phase}; state saved, resume with \`tideferry resume\``, { cause: error });
+      }
       throw error;
     } finally {
       this.abort.abort(new Error('run finished'));
+      // Saved first: stopping the applier waits for its batch in flight, which a stalled target can hold.
+      checkpointer?.save();
       await this.replication?.stop().catch(() => undefined);
       checkpointer?.stop();
       http?.close();
     }
   }
 
-  private async loadState(source: Connection): Promise<StateTracker> {
-    const { config, logger } = this.options;
-    const fingerprints = new Map(this.tables.map((table) => [tableKey(table), schemaFingerprint(table)]));
-    if (!this.options.resume) {
-      // P0: recorded before streaming starts, and streaming starts before the copy.
-      const start = await readSourcePosition(source);
-      logger.info({ position: describePosition(start), gtid: start.gtid }, 'recorded source binlog position P0');
-      return StateTracker.fresh({ source: describeEndpoint(this.source), target: describeEndpoint(this.target), start, fingerprints });
-    }
-    const saved = readStateFile(config.stateFile);
-    if (saved.cutoverDone) throw new ResumeError(`state file ${config.stateFile} belongs to a migration that already cut over; nothing to resume`);
-    for (const [key, fingerprint] of fingerprints) {
-      const table = saved.tables[key];
-      if (!table) throw new ResumeError(`table ${key} is selected now but was not part of the run in ${config.stateFile}; start a new run`);
-      if (table.fingerprint !== fingerprint) throw new ResumeError(`table ${key} changed schema since ${config.stateFile} was written; start a new run`);
-    }
-    logger.info({ from: describePosition(saved.binlogApplied) }, 'resuming');
-    return new StateTracker(saved);
-  }
-
-  private async migrate(sourceAdmin: Connection, targetAdmin: Connection, binlogServerId: number, signal: AbortSignal): Promise<void> {
+  private async migrate(run: {
+    sourceAdmin: Connection;
+    targetAdmin: Connection;
+    binlogServerId: number;
+    signal: AbortSignal;
+    alreadyStopped: WritersStopped | undefined;
+    flushState: () => void;
+  }): Promise<void> {
+    const { sourceAdmin, targetAdmin, binlogServerId, signal } = run;
     const { config, logger } = this.options;
     const state = this.state!;
     const tablesByKey = new Map(this.tables.map((table) => [tableKey(table), table]));
@@ -227,7 +252,7 @@ export class Ferry {
     // A failure of the binlog side stops the run with its error.
     const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, replication.failedWith]);
 
-    this.phase = 'copy';
+    this.enterPhase('copy');
     this.stats.copyStarted();
     const lagSource = config.throttle.replicas.length
       ? new ReplicaLagSource(config.throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)))
@@ -269,36 +294,32 @@ export class Ferry {
     this.stats.copyFinished();
     logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
 
-    this.phase = 'catch-up';
+    this.enterPhase('catch-up');
     while (!replication.caughtUp(config.cutover.maxLagSeconds)) {
       signal.throwIfAborted();
       await guard(sleep(100));
     }
 
-    this.phase = 'cutover';
-    const stoppedAt = performance.now();
-    await guard(this.writerStop.stop(signal));
+    this.enterPhase('cutover');
     try {
-      const final = await readSourcePosition(sourceAdmin);
-      logger.info({ position: describePosition(final) }, 'writers stopped; draining the binlog to the final position');
-      await guard(replication.drainTo(final, signal));
-      const drainedAt = performance.now();
-      this.phase = 'verify';
-      let report: VerifyReport | undefined;
-      if (config.verify.enabled) {
-        report = await guard(verifyTables({ source: sourceAdmin, target: targetAdmin, tables: this.tables, rowFilters }));
-        if (report.differences.length > 0) throw new VerificationError(`source and target differ after cutover:\n${describeDifferences(report)}`);
-      }
-      state.cutoverCompleted();
-      this.stats.cutover({ drainSeconds: (drainedAt - stoppedAt) / 1000, downtimeSeconds: (performance.now() - stoppedAt) / 1000, verify: report, mode: this.writerStop.mode });
+      const outcome = await runCutover({
+        writerStop: this.writerStop,
+        replication,
+        sourceAdmin,
+        targetAdmin,
+        tables: this.tables,
+        rowFilters,
+        verify: config.verify.enabled,
+        state,
+        flushState: run.flushState,
+        guard,
+        signal,
+        logger,
+        alreadyStopped: run.alreadyStopped,
+        onPhase: (phase) => this.enterPhase(phase),
+      });
+      this.stats.cutover({ ...outcome, mode: this.writerStop.mode });
       this.metrics.cutoverDowntimeSeconds.set(this.stats.downtimeSeconds ?? 0);
-    } catch (error) {
-      await this.writerStop.restore().then(
-        () => logger.warn({ mode: this.writerStop.mode }, 'cutover failed: the source writers were let go again'),
-        (restoreError: unknown) => logger.error({ error: errorMessage(restoreError) }, 'cutover failed AND restoring the source failed: check read_only on the source by hand'),
-      );
-      if (error instanceof VerificationError || error instanceof SchemaChangedError) throw error;
-      throw new CutoverError(`cutover failed, the source is writable again: ${errorMessage(error)}`, { cause: error });
     } finally {
       await replication.stop();
     }

@@ -24,18 +24,34 @@ export interface SandboxEndpoint {
   readonly password: string;
 }
 
-const running = new Set<SandboxServer>();
-
-// Servers must not outlive the process that started them, even when a test fails or throws.
-process.once('exit', () => {
-  for (const server of running) server.killNow();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const server of running) server.killNow();
-    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-  });
-}
+// Servers must not outlive the process that started them, even when it is SIGKILLed or a test
+// crashes, and without process-wide handlers (only the CLI installs those). So mariadbd runs
+// under a tiny shell watchdog whose stdin is a pipe from this process: when the pipe closes
+// (this process is gone, or stop() gave up on a clean shutdown), the watchdog kills the server
+// and removes its folder. SIGTERM to the watchdog is a clean shutdown of the server.
+// $1 is the sandbox folder, the rest the server's command line.
+const WATCHDOG = `
+dir=$1; shift
+exec 3<&0 </dev/null
+"$@" 3<&- &
+server=$!
+trap 'kill -TERM $server 2>/dev/null' TERM
+(
+  while read -r _ <&3; do :; done
+  : > "$dir/.abandoned"
+  kill -KILL $server 2>/dev/null
+) &
+watcher=$!
+exec 3<&-
+while :; do
+  wait $server
+  status=$?
+  kill -0 $server 2>/dev/null || break
+done
+kill $watcher 2>/dev/null
+if [ -e "$dir/.abandoned" ]; then rm -rf "$dir"; fi
+exit $status
+`;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,7 +91,6 @@ export class SandboxServer {
 
   static async start(options: SandboxServerOptions): Promise<SandboxServer> {
     const server = new SandboxServer(options);
-    running.add(server);
     try {
       server.installDataDirectory();
       await server.launch(options.extraArgs ?? []);
@@ -160,7 +175,15 @@ export class SandboxServer {
         ...(isRoot() ? ['--user=root'] : []),
         ...extraArgs,
       ];
-      const child = spawn(binaries.server, args, { stdio: 'ignore' });
+      // Its own process group: a Ctrl-C in the terminal reaches the CLI, which stops the servers
+      // in order, not the servers themselves. Unreferenced: a server left running by mistake
+      // does not hold this process open (the watchdog kills it when this process exits).
+      const child = spawn('/bin/sh', ['-c', WATCHDOG, 'tideferry-sandbox', this.dir, binaries.server, ...args], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        detached: true,
+      });
+      child.unref();
+      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
       this.process = child;
       this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
       let exitedEarly = false;
@@ -180,7 +203,7 @@ export class SandboxServer {
       }
       const log = this.readLog();
       if (exitedEarly && /already in use|Can't start server: Bind/i.test(log) && attempt < 5) continue;
-      this.killNow();
+      await this.abandon();
       throw new Error(`sandbox server ${this.name} did not start (log ${this.logFile}):\n${log.slice(-2000)}`);
     }
   }
@@ -221,20 +244,18 @@ export class SandboxServer {
       const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 30_000); });
       const outcome = await Promise.race([this.exited, timeout]);
       clearTimeout(timer);
-      if (outcome === 'timeout') {
-        child.kill('SIGKILL');
-        await this.exited;
-      }
+      if (outcome === 'timeout') await this.abandon();
     }
-    running.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Synchronous last resort at process exit. */
-  killNow(): void {
+  /** Kills the server at once (the watchdog does, when its stdin closes) and waits for it. */
+  private async abandon(): Promise<void> {
     const child = this.process;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    running.delete(this);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.stdin?.destroy();
+      await this.exited;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

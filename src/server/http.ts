@@ -8,8 +8,8 @@ export interface ControlActions {
   status(): Record<string, unknown>;
   pause(): void;
   resume(): void;
-  /** Confirms a manual cutover; false when the run is not waiting for one. */
-  cutover(): boolean;
+  /** Confirms a manual cutover; refused, with the reason, unless the run is waiting for one. */
+  cutover(): { readonly confirmed: true } | { readonly confirmed: false; readonly reason: string };
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -55,8 +55,15 @@ export async function startHttpServer(listen: string, registry: Registry, action
           actions.resume();
           logger.info('row copy resumed by the control API');
           return reply(response, 200, '{"paused":false}');
-        case 'POST /cutover':
-          return actions.cutover() ? reply(response, 202, '{"cutover":"confirmed"}') : reply(response, 409, '{"error":"not waiting for a manual cutover"}');
+        case 'POST /cutover': {
+          const answer = actions.cutover();
+          if (answer.confirmed) {
+            logger.info('manual cutover confirmed by the control API');
+            return reply(response, 202, '{"cutover":"confirmed"}');
+          }
+          logger.warn({ reason: answer.reason }, 'POST /cutover refused');
+          return reply(response, 409, JSON.stringify({ error: answer.reason }));
+        }
         default:
           return reply(response, 404, '{"error":"not found"}');
       }

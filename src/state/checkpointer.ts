@@ -1,5 +1,5 @@
 // Writes the state file every few seconds while the run changes it, and once more at the end.
-import { errorMessage } from '../errors.js';
+import { errorMessage, StateFileError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { writeStateFile } from './file.js';
 import type { StateTracker } from './tracker.js';
@@ -25,6 +25,19 @@ export class Checkpointer {
       this.state.markSaved();
     } catch (error) {
       this.logger.error({ path: this.path, error: errorMessage(error) }, 'cannot write the state file');
+    }
+  }
+
+  /**
+   * Writes the state now, and throws if it cannot: for changes that must be on disk before the
+   * run goes on (the writers about to be stopped), not a few seconds later.
+   */
+  flush(): void {
+    try {
+      writeStateFile(this.path, this.state.snapshot());
+      this.state.markSaved();
+    } catch (error) {
+      throw new StateFileError(`cannot write the state file ${this.path}: ${errorMessage(error)}`, { cause: error });
     }
   }
 

@@ -3,7 +3,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ResumeError } from '../errors.js';
-import type { MigrationState } from './tracker.js';
+import { STATE_VERSION, type MigrationState } from './tracker.js';
 
 export function writeStateFile(path: string, state: MigrationState): void {
   const temporary = `${path}.tmp-${process.pid}`;
@@ -37,8 +37,15 @@ export function readStateFile(path: string): MigrationState {
   } catch (error) {
     throw new ResumeError(`state file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (state.version !== 1 || !state.tables || !state.binlogApplied) {
-    throw new ResumeError(`state file ${path} is not a tideferry state file (version ${String(state.version)})`);
+  const version = (state as { version?: unknown }).version;
+  if (version === 1) {
+    throw new ResumeError(
+      `state file ${path} was written by an earlier tideferry (state version 1), which did not record the run's servers, tables and row filters, ` +
+        'so resuming cannot be checked to be safe: finish that run with the version that started it, or delete the file and start a new run',
+    );
+  }
+  if (version !== STATE_VERSION || !state.tables || !state.binlogApplied || !state.identity) {
+    throw new ResumeError(`state file ${path} is not a tideferry state file this version can read (version ${String(version)}, expected ${STATE_VERSION})`);
   }
   return state;
 }

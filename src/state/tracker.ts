@@ -1,8 +1,13 @@
 // What a run has done so far, enough to resume it: per table the last key copied and whether
-// the copy is complete; the binlog position whose events are all written to the target.
+// the copy is complete; the binlog position whose events are all written to the target; which
+// run it is (servers, tables, filters); and whether cutover has the source's writers stopped.
 import type { BinlogPosition } from '../binlog/position.js';
 import type { Row } from '../db/sql.js';
 import { decodeRow, encodeRow, type EncodedValue } from './codec.js';
+import type { RunIdentity } from './identity.js';
+
+/** Version 2 added `identity` and `writersStopped`. */
+export const STATE_VERSION = 2;
 
 export interface TableState {
   readonly fingerprint: string;
@@ -13,17 +18,34 @@ export interface TableState {
   readonly rowsCopied: number;
 }
 
+/**
+ * Recorded (and written to the file at once) before cutover stops the writers, cleared once they
+ * run again: a process that dies in between left them stopped, and its resume must know.
+ */
+export interface WritersStopped {
+  readonly mode: 'read-only' | 'hook' | 'manual';
+  /** When cutover began stopping them. */
+  readonly since: string;
+  /** read-only: the source's values before cutover, which a restore puts back. */
+  readonly previous?: { readonly readOnly: string; readonly superReadOnly?: string | undefined } | undefined;
+  /** The source position read once they were stopped: every event to drain is before it. */
+  readonly final?: BinlogPosition | undefined;
+}
+
 export interface MigrationState {
-  readonly version: 1;
+  readonly version: typeof STATE_VERSION;
   readonly startedAt: string;
+  /** Where the run connected, for people reading the file (the identity is what is checked). */
   readonly source: string;
   readonly target: string;
+  readonly identity: RunIdentity;
   /** Where streaming began (P0). */
   readonly binlogStart: BinlogPosition;
   /** Every event before this position is written to the target. */
   readonly binlogApplied: BinlogPosition;
   readonly tables: Readonly<Record<string, TableState>>;
   readonly cutoverDone: boolean;
+  readonly writersStopped: WritersStopped | null;
 }
 
 export class StateTracker {
@@ -34,18 +56,20 @@ export class StateTracker {
     this.state = initial;
   }
 
-  static fresh(options: { source: string; target: string; start: BinlogPosition; fingerprints: ReadonlyMap<string, string> }): StateTracker {
+  static fresh(options: { source: string; target: string; identity: RunIdentity; start: BinlogPosition; fingerprints: ReadonlyMap<string, string> }): StateTracker {
     const tables: Record<string, TableState> = {};
     for (const [key, fingerprint] of options.fingerprints) tables[key] = { fingerprint, lastKey: null, upTo: null, done: false, rowsCopied: 0 };
     return new StateTracker({
-      version: 1,
+      version: STATE_VERSION,
       startedAt: new Date().toISOString(),
       source: options.source,
       target: options.target,
+      identity: options.identity,
       binlogStart: options.start,
       binlogApplied: options.start,
       tables,
       cutoverDone: false,
+      writersStopped: null,
     });
   }
 
@@ -106,6 +130,28 @@ export class StateTracker {
 
   cutoverCompleted(): void {
     this.state = { ...this.state, cutoverDone: true };
+    this.changed = true;
+  }
+
+  get writersStopped(): WritersStopped | null {
+    return this.state.writersStopped;
+  }
+
+  /** Cutover is about to stop the writers (or has, for `final`). */
+  writersStopping(record: WritersStopped): void {
+    this.state = { ...this.state, writersStopped: record };
+    this.changed = true;
+  }
+
+  finalPosition(final: BinlogPosition): void {
+    if (!this.state.writersStopped) throw new Error('final position recorded while the writers are not stopped');
+    this.state = { ...this.state, writersStopped: { ...this.state.writersStopped, final } };
+    this.changed = true;
+  }
+
+  /** The writers run again (restored, or found running on resume). */
+  writersReleased(): void {
+    this.state = { ...this.state, writersStopped: null };
     this.changed = true;
   }
 }

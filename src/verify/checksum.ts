@@ -51,6 +51,8 @@ export interface VerifyOptions {
   readonly tables: readonly TableSchema[];
   readonly rowFilters?: ReadonlyMap<string, string>;
   readonly chunkRows?: number;
+  /** Stops between chunks (a run being stopped must not wait for the whole comparison). */
+  readonly signal?: AbortSignal;
 }
 
 /** Compares every row of the given tables. Both connections should read a quiet state (after cutover). */
@@ -69,6 +71,7 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyReport
     const note = (key: string) => sampleKeys.length < 5 && sampleKeys.push(key);
     let after: Row | undefined;
     for (;;) {
+      options.signal?.throwIfAborted();
       const sourceRows = await readChunk(options.source, chunkQuery(table, after, undefined, chunkRows, filter));
       const lastRow = sourceRows[sourceRows.length - 1];
       const isLastChunk = sourceRows.length < chunkRows;

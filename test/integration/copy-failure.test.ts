@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createSampleDatabase } from '../../src/sandbox/sample.js';
 import { StateTracker } from '../../src/state/tracker.js';
+import { TEST_IDENTITY } from './helpers.js';
 
 describe('row copy failure', () => {
   let sandbox: Sandbox;
@@ -55,7 +56,7 @@ describe('row copy failure', () => {
         await new Promise((resolve) => setTimeout(resolve, 2));
       },
     };
-    const state = StateTracker.fresh({ source: 's', target: 't', start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map(tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
+    const state = StateTracker.fresh({ source: 's', target: 't', identity: TEST_IDENTITY, start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map(tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
     const copier = new RowCopier({
       source: sandbox.source.endpoint, writer, tables, rowFilters: new Map(), concurrency: 4, lockingRead: 'share', state, gate,
       sizerFor: () => new FixedBatchSizer(200), logger: silentLogger(),

@@ -14,7 +14,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import { StateTracker } from '../../src/state/tracker.js';
 import { verifyTables } from '../../src/verify/checksum.js';
-import { dumpTable } from './helpers.js';
+import { dumpTable, TEST_IDENTITY } from './helpers.js';
 
 const openGate: CopyGate = { wait: async () => undefined };
 
@@ -25,7 +25,7 @@ describe('row copy', () => {
   let tables: readonly TableSchema[];
 
   const freshState = () =>
-    StateTracker.fresh({ source: 's', target: 't', start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map(tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
+    StateTracker.fresh({ source: 's', target: 't', identity: TEST_IDENTITY, start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map(tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
 
   const copy = async (writer: (pool: ReturnType<typeof createPool>) => RowWriter, options: { state?: StateTracker; filters?: Map<string, string>; gate?: CopyGate; signal?: AbortSignal } = {}) => {
     const pool = createPool(sandbox.target.endpoint, 4, { flags: ['+LOCAL_FILES'] } as never);

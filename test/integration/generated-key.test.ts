@@ -25,7 +25,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { seededRandom } from '../../src/sandbox/random.js';
 import { StateTracker, type MigrationState } from '../../src/state/tracker.js';
 import { verifyTables } from '../../src/verify/checksum.js';
-import { dumpTable } from './helpers.js';
+import { dumpTable, TEST_IDENTITY } from './helpers.js';
 
 const ROWS = 5000;
 const BATCH_ROWS = 300;
@@ -93,7 +93,7 @@ describe('primary key with a stored generated column', () => {
   let target: Connection;
   let table: TableSchema;
 
-  const freshState = () => StateTracker.fresh({ source: 's', target: 't', start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map([[tableKey(table), schemaFingerprint(table)]]) });
+  const freshState = () => StateTracker.fresh({ source: 's', target: 't', identity: TEST_IDENTITY, start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map([[tableKey(table), schemaFingerprint(table)]]) });
 
   const copy = async (makeWriter: (pool: ReturnType<typeof createPool>) => RowWriter, state: StateTracker, gate = openGate, signal = new AbortController().signal) => {
     const pool = createPool(sandbox.target.endpoint, 2, { flags: ['+LOCAL_FILES'] } as never);

@@ -1,8 +1,8 @@
 // Shared by the integration tests: sandbox configs and full-row comparison.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Connection } from 'mysql2/promise';
+import type { RunIdentity } from '../../src/state/identity.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
@@ -23,24 +23,26 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Record<string, unknow
   });
 }
 
-/**
- * Every row of a table, fully, as raw bytes — compared independently of tideferry's own
- * verifier (FLOAT widened to DOUBLE since the server prints FLOAT with 6 digits).
- */
-export async function dumpTable(connection: Connection, database: string, table: string): Promise<string[]> {
-  const [columns] = await connection.query(
-    'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
-    [database, table],
-  );
-  const list = (columns as { name: string; type: string }[])
-    .map((column) => (column.type === 'float' ? `CAST(\`${column.name}\` AS DOUBLE)` : `\`${column.name}\``))
-    .join(',');
-  await connection.query('SET character_set_results = binary');
-  const [rows] = await connection.query({
-    sql: `SELECT ${list} FROM \`${database}\`.\`${table}\` ORDER BY 1`,
-    rowsAsArray: true,
-    typeCast: ((field: { buffer(): Buffer | null }) => field.buffer()) as never,
-  });
-  await connection.query('SET character_set_results = utf8mb4');
-  return (rows as (Buffer | null)[][]).map((row) => row.map((value) => (value === null ? 'NULL' : value.toString('hex'))).join('|')).sort();
+export { dumpTable } from '../../src/sandbox/compare.js';
+
+/** A run identity for tests that build a state by hand (no resume checks it). */
+export const TEST_IDENTITY: RunIdentity = {
+  source: { address: 'source', serverId: 0, hostname: 'test', port: 0 },
+  target: { address: 'target', serverId: 0, hostname: 'test', port: 0 },
+  tables: [],
+  rowFilters: {},
+};
+
+/** Whether a process runs (a zombie does not: on machines whose init does not reap, the killed stay zombies). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true; // no /proc: the signal test above has to do
+  }
 }

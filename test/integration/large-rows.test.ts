@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { seededRandom } from '../../src/sandbox/random.js';
 import { StateTracker } from '../../src/state/tracker.js';
-import { sandboxConfig, testLogger } from './helpers.js';
+import { sandboxConfig, TEST_IDENTITY, testLogger } from './helpers.js';
 
 const TARGET_PACKET = '8M';
 const ROWS = 24;
@@ -139,7 +139,7 @@ describe('rows of several MB under a small target max_allowed_packet', () => {
     const copy = async (makeWriter: (pool: ReturnType<typeof createPool>) => RowWriter) => {
       const pool = createPool(sandbox.target.endpoint, 1, { flags: ['+LOCAL_FILES'] } as never);
       try {
-        const state = StateTracker.fresh({ source: 's', target: 't', start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map([[tableKey(table), schemaFingerprint(table)]]) });
+        const state = StateTracker.fresh({ source: 's', target: 't', identity: TEST_IDENTITY, start: { file: 'binlog.000001', position: 4 }, fingerprints: new Map([[tableKey(table), schemaFingerprint(table)]]) });
         await new RowCopier({
           source: sandbox.source.endpoint, writer: makeWriter(pool), tables: [table], rowFilters: new Map(), concurrency: 1, lockingRead: 'share',
           state, gate: { wait: async () => undefined }, sizerFor: () => new FixedBatchSizer(8), logger: silentLogger(),

@@ -10,6 +10,7 @@ import { schemaFingerprint, tableKey } from '../../src/db/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { StateTracker } from '../../src/state/tracker.js';
+import { TEST_IDENTITY } from './helpers.js';
 import { ThrottlingCopyGate } from '../../src/throttle/copy-gate.js';
 import { BatchSizeController } from '../../src/tuning/index.js';
 
@@ -42,7 +43,7 @@ describe('saturation', () => {
     const admin = await sandbox.target.connect();
     await prepareTarget(admin, result);
     const gate = new ThrottlingCopyGate({ lagSource: undefined, maxLagSeconds: 1, maxPauseSeconds: 1, targetSaturated: () => controller.snapshot(clock).saturated });
-    const state = StateTracker.fresh({ source: 's', target: 't', start: { file: 'b.000001', position: 4 }, fingerprints: new Map(result.tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
+    const state = StateTracker.fresh({ source: 's', target: 't', identity: TEST_IDENTITY, start: { file: 'b.000001', position: 4 }, fingerprints: new Map(result.tables.map((table) => [tableKey(table), schemaFingerprint(table)])) });
     const pool = createPool(sandbox.target.endpoint, 2);
     const copy = new RowCopier({
       source: sandbox.source.endpoint, writer: new InsertRowWriter(pool), tables: result.tables, rowFilters: new Map(), concurrency: 1,
