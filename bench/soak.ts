@@ -10,7 +10,8 @@
 // Catch-up is short by design (the copy yields to the applier, so the copy ends with little
 // lag), so a process to be killed there gets a stalled target: a lock on a target table, taken
 // before it reaches catch-up and released at a random moment in it; the kill then finds the
-// applier stalled or working off its backlog. After each kill the soak checks the invariant that
+// applier stalled or working off its backlog. The lag target is raised for the soak, so that
+// the copy does not hold through the stall. After each kill the soak checks the invariant that
 // matters for outages: a read-only source always has a state file that says the writers were
 // stopped.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -258,6 +259,10 @@ class Soak {
       // Small fixed batches: a copy long enough to be killed several times.
       copy: { batchRows: 50, adaptive: false, concurrency: 1 },
       cutover: { mode: 'read-only', maxLagSeconds: 0.5 },
+      // The soak stalls the applier to give catch-up a backlog to be killed in; with the default
+      // lag target the copy would hold through the stall (it yields to the binlog) and reach
+      // catch-up only once the backlog is gone.
+      throttle: { binlogLagTargetSeconds: 60 },
       stateFile: this.statePath,
       checkpointSeconds: 1,
       http: { listen: '127.0.0.1:0' },
