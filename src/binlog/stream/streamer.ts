@@ -14,28 +14,17 @@
 // binlog_row_event_max_size, more only for a single larger row). It is resumed when the queue
 // has drained below half of both bounds.
 import type { Endpoint } from '../../db/connection.js';
-import type { TableRef, TableSchema } from '../../db/schema.js';
+import type { TableSchema } from '../../db/schema.js';
 import { tableKey } from '../../db/schema.js';
 import { silentLogger, type Logger } from '../../log.js';
-import {
-  EventType, MARIADB_GTID_PREPARED_XA, MARIADB_GTID_STANDALONE, postHeaderLength,
-  readEventHeader, readFormatDescription, readHeartbeatFile, readMariadbGtid, readMysqlGtid, readQuery, readRotate,
-  type EventHeader, type FormatDescription,
-} from '../decode/binlog-events.js';
 import { unsupportedColumns } from '../decode/table-check.js';
-import { TableMapCache } from '../decode/table-map.js';
-import {
-  BinlogSchemaChangedError, BinlogStreamError, ConnectionIdleError, StatementLoggedChangeError, UnsupportedColumnError, XaTransactionError,
-  abbreviate, explainStreamError, isRetryableConnectionError,
-} from '../errors.js';
+import { BinlogStreamError, ConnectionIdleError, UnsupportedColumnError, explainStreamError, isRetryableConnectionError } from '../errors.js';
 import type { RowImage, StreamItem } from '../events.js';
 import { describePosition, type BinlogPosition } from '../position.js';
 import { BinlogDump } from './dump.js';
-import { EventGroupTracker, type GroupEvent } from './event-groups.js';
+import { EventReader } from './event-reader.js';
 import { StreamItemQueue } from './item-queue.js';
 import { checkBinlogSource } from './source-check.js';
-import { classifyStatement } from './statement-guard.js';
-import { readRowsEvent, tableReaderFor, type RowsKind, type TableReader } from './table-events.js';
 
 /**
  * Whether a row image belongs to the migration; undefined means no opinion (kept). Changes whose
@@ -83,28 +72,6 @@ export interface BinlogStreamerStats {
 
 export const defaultBinlogServerId = (): number => 0x7466_0000 + Math.floor(Math.random() * 0x1_0000);
 
-const ROWS_KIND = new Map<number, { kind: RowsKind; version2: boolean }>([
-  [EventType.WRITE_ROWS_V1, { kind: 'insert', version2: false }],
-  [EventType.UPDATE_ROWS_V1, { kind: 'update', version2: false }],
-  [EventType.DELETE_ROWS_V1, { kind: 'delete', version2: false }],
-  [EventType.WRITE_ROWS_V2, { kind: 'insert', version2: true }],
-  [EventType.UPDATE_ROWS_V2, { kind: 'update', version2: true }],
-  [EventType.DELETE_ROWS_V2, { kind: 'delete', version2: true }],
-]);
-
-/** Event types whose contents tideferry cannot read; each says what to change on the source. */
-const REFUSED = new Map<number, string>([
-  [EventType.TRANSACTION_PAYLOAD, 'the source compresses its binlog transactions (binlog_transaction_compression=ON): turn it off for the migration'],
-  [EventType.PARTIAL_UPDATE_ROWS, 'the source logs partial JSON updates (binlog_row_value_options=PARTIAL_JSON): set it to empty for the migration'],
-  [EventType.MARIADB_WRITE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_UPDATE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_DELETE_ROWS_COMPRESSED_V1, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_WRITE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_UPDATE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_DELETE_ROWS_COMPRESSED, 'the source compresses its row events (log_bin_compress=ON): turn it off for the migration'],
-  [EventType.MARIADB_QUERY_COMPRESSED, 'the source compresses its binlog statements (log_bin_compress=ON): turn it off for the migration'],
-]);
-
 export class BinlogStreamer {
   readonly serverId: number;
   readonly rowFilter: RowFilter | undefined;
@@ -115,11 +82,8 @@ export class BinlogStreamer {
   private readonly heartbeatMs: number;
   private readonly idleTimeoutMs: number;
   private readonly queue = new StreamItemQueue();
-  private readonly tableMaps = new TableMapCache<TableReader | undefined>();
   private session: BinlogDump | undefined;
-  private tracker: EventGroupTracker | undefined;
-  private format: FormatDescription | undefined;
-  private checksumBytes = 0;
+  private reader: EventReader | undefined;
   /** Bumped per connection attempt: callbacks of an older session are ignored. */
   private generation = 0;
   private resumeFrom: BinlogPosition | undefined;
@@ -245,7 +209,7 @@ export class BinlogStreamer {
   }
 
   get stats(): BinlogStreamerStats {
-    return { ...this.counters, cpuSeconds: this.finishedSessionsCpuSeconds + (this.session?.cpuSeconds ?? 0), chunks: this.finishedSessionsChunks + (this.session?.chunks ?? 0) };
+    return { ...this.counters, rowsReceived: this.counters.rowsReceived + (this.reader?.rowsReceived ?? 0), cpuSeconds: this.finishedSessionsCpuSeconds + (this.session?.cpuSeconds ?? 0), chunks: this.finishedSessionsChunks + (this.session?.chunks ?? 0) };
   }
 
   private async connect(): Promise<void> {
@@ -260,9 +224,6 @@ export class BinlogStreamer {
       return;
     }
     if (generation !== this.generation || this.state !== 'running') return;
-    this.tracker = new EventGroupTracker(from);
-    this.tableMaps.clear();
-    this.format = undefined;
     this.logger.info({ from: describePosition(from), serverId: this.serverId }, 'binlog stream connecting');
     const session = new BinlogDump(
       { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs, restMs: this.options.readRestMs ?? 0 },
@@ -275,14 +236,14 @@ export class BinlogStreamer {
     if (this.backpressured) session.pause();
     try {
       const { checksum } = await session.start();
-      this.checksumBytes = checksum ? 4 : 0;
+      if (generation === this.generation) this.reader = new EventReader(from, checksum ? 4 : 0, this.options.tables, this.pushItem, this.rowFilter);
     } catch (error) {
       this.handleError(generation, error);
     }
   }
 
   private handleEvent(generation: number, buffer: Buffer, start: number, end: number): void {
-    if (generation !== this.generation || this.state !== 'running' || !this.tracker) return;
+    if (generation !== this.generation || this.state !== 'running' || !this.reader) return;
     this.lastEventAt = Date.now();
     if (!this.receivedSinceConnect) {
       this.receivedSinceConnect = true;
@@ -291,13 +252,11 @@ export class BinlogStreamer {
     }
     this.counters.eventsRead++;
     try {
-      const header = readEventHeader(buffer, start, end, this.checksumBytes);
-      const groupEvent = this.readEvent(buffer, header, end);
-      const boundary = groupEvent && this.tracker.observe(groupEvent);
-      if (boundary) {
-        this.resumeFrom = boundary;
+      const read = this.reader.read(buffer, start, end);
+      if (read) {
+        this.resumeFrom = read.boundary;
         this.counters.commitsReceived++;
-        this.queue.push({ kind: 'commit', position: boundary, timestamp: header.timestamp, receivedAt: this.lastEventAt / 1000 });
+        this.queue.push({ kind: 'commit', position: read.boundary, timestamp: read.timestamp, receivedAt: this.lastEventAt / 1000 });
       }
     } catch (error) {
       this.fail(error);
@@ -310,97 +269,6 @@ export class BinlogStreamer {
   }
 
   /** Acts on one event and says what it means for the group boundaries (undefined: nothing). */
-  private readEvent(buffer: Buffer, header: EventHeader, eventEnd: number): GroupEvent | undefined {
-    const rows = ROWS_KIND.get(header.type);
-    if (rows) {
-      this.onRows(buffer, header, rows.kind, rows.version2);
-      return { kind: 'rows' };
-    }
-    switch (header.type) {
-      case EventType.TABLE_MAP: {
-        const postHeader = postHeaderLength(this.format, EventType.TABLE_MAP, 8);
-        this.tableMaps.lookup(buffer, header.bodyStart, header.bodyEnd, postHeader, (map) => {
-          const table = this.options.tables.get(`${map.database}.${map.table}`);
-          return table ? tableReaderFor(map, table) : undefined;
-        });
-        return { kind: 'rows' };
-      }
-      case EventType.QUERY: {
-        const { schema, query } = readQuery(buffer, header, this.format);
-        this.onStatement(query, schema);
-        return { kind: 'query', statement: query, nextPosition: header.nextPosition };
-      }
-      case EventType.XID:
-      case EventType.XA_PREPARE:
-        return { kind: 'commit', nextPosition: header.nextPosition };
-      case EventType.MARIADB_GTID: {
-        const gtid = readMariadbGtid(buffer, header);
-        return {
-          kind: 'mariadb-gtid',
-          standalone: (gtid.flags & MARIADB_GTID_STANDALONE) !== 0,
-          // An XA PREPARE's group carries the rows; the XA COMMIT or ROLLBACK later (FL_COMPLETED_XA) carries none.
-          xa: (gtid.flags & MARIADB_GTID_PREPARED_XA) !== 0,
-          domainId: gtid.domainId,
-          serverId: gtid.serverId,
-          seqNo: gtid.seqNo,
-        };
-      }
-      case EventType.GTID:
-      case EventType.GTID_TAGGED:
-        return { kind: 'mysql-gtid', gtid: header.type === EventType.GTID ? readMysqlGtid(buffer, header) : undefined };
-      case EventType.ANONYMOUS_GTID:
-        return { kind: 'mysql-gtid', gtid: undefined };
-      case EventType.ROTATE: {
-        const rotate = readRotate(buffer, header);
-        return { kind: 'rotate', file: rotate.file, position: rotate.position };
-      }
-      case EventType.FORMAT_DESCRIPTION:
-        this.format = readFormatDescription(buffer, header.bodyStart, eventEnd);
-        this.checksumBytes = this.format.checksum ? 4 : 0;
-        return { kind: 'other', nextPosition: header.nextPosition };
-      case EventType.HEARTBEAT:
-      case EventType.HEARTBEAT_V2:
-        return { kind: 'heartbeat', file: header.type === EventType.HEARTBEAT ? readHeartbeatFile(buffer, header) : this.tracker!.currentFile, nextPosition: header.nextPosition };
-      case EventType.INCIDENT:
-        throw new BinlogStreamError('the source logged an INCIDENT event (it lost changes it could not log, e.g. after a crash): its binlog cannot be trusted from here; start a new migration');
-      default: {
-        const refused = REFUSED.get(header.type);
-        if (refused) throw new BinlogStreamError(`the binlog cannot be read: ${refused}`);
-        return { kind: 'other', nextPosition: header.nextPosition };
-      }
-    }
-  }
-
-  private onRows(buffer: Buffer, header: EventHeader, kind: RowsKind, version2: boolean): void {
-    const postHeader = postHeaderLength(this.format, header.type, version2 ? 10 : 8);
-    const tableId = postHeader === 6 ? buffer.readUInt32LE(header.bodyStart) : buffer.readUIntLE(header.bodyStart, 6);
-    const entry = this.tableMaps.get(tableId);
-    if (!entry) throw new BinlogStreamError(`row event for table id ${tableId} without a TABLE_MAP`);
-    const reader = entry.derived;
-    if (!reader) return; // a table that is not migrated
-    if (this.tracker!.insideXa) throw new XaTransactionError(reader.table);
-    const filter = this.rowFilter;
-    const keep = filter ? (image: RowImage) => filter(reader.table, image) !== false : undefined;
-    this.counters.rowsReceived += readRowsEvent(buffer, header.bodyStart, header.bodyEnd, postHeader, version2, kind, reader, header.timestamp, this.pushItem, keep);
-  }
-
-  private onStatement(query: string, schema: string): void {
-    const effect = classifyStatement(query, schema, (reference) => this.selectedMatching(reference));
-    if (effect.kind === 'none') return;
-    const table = effect.tables[0]!;
-    if (effect.kind === 'row-change') throw new StatementLoggedChangeError(table, query);
-    throw new BinlogSchemaChangedError(table, query, `statement: ${abbreviate(query)}`);
-  }
-
-  // Names are compared without case: a false match stops a run, a missed one corrupts it.
-  private selectedMatching(reference: TableRef): TableRef[] {
-    const database = reference.database.toLowerCase();
-    const name = reference.name.toLowerCase();
-    return [...this.options.tables.values()].filter(
-      (table) => table.database.toLowerCase() === database && (name === '*' || table.name.toLowerCase() === name),
-    );
-  }
-
   private checkIdle(): void {
     const session = this.session;
     if (this.state !== 'running' || !session || session.isPaused || !session.session) return;
@@ -455,6 +323,10 @@ export class BinlogStreamer {
     }
     const session = this.session;
     this.session = undefined;
+    if (this.reader) {
+      this.counters.rowsReceived += this.reader.rowsReceived;
+      this.reader = undefined;
+    }
     if (session) {
       this.finishedSessionsCpuSeconds += session.cpuSeconds;
       this.finishedSessionsChunks += session.chunks;

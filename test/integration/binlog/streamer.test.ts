@@ -9,7 +9,7 @@ import type { TableSchema } from '../../../src/db/schema.js';
 import { SchemaChangedError } from '../../../src/errors.js';
 import { compareBinlogPositions, readSourcePosition, type BinlogPosition } from '../../../src/binlog/position.js';
 import { BinlogStreamer, type BinlogStreamerOptions } from '../../../src/binlog/stream/streamer.js';
-import { BinlogStreamError, StatementLoggedChangeError } from '../../../src/binlog/errors.js';
+import { BinlogStreamError, StatementLoggedChangeError, XaTransactionError } from '../../../src/binlog/errors.js';
 import type { StreamItem } from '../../../src/binlog/events.js';
 import { drainUntil, sleep } from './helpers.js';
 
@@ -31,7 +31,9 @@ describe('BinlogStreamer', () => {
       CREATE TABLE app.statements (id INT PRIMARY KEY);
       CREATE TABLE app.truncated (id INT PRIMARY KEY);
       CREATE TABLE app.filtered (id INT PRIMARY KEY, v INT);
-      CREATE TABLE app.quiet (id INT PRIMARY KEY);`);
+      CREATE TABLE app.quiet (id INT PRIMARY KEY);
+      CREATE TABLE app.xa (id INT PRIMARY KEY);
+      CREATE TABLE app.xa_other (id INT PRIMARY KEY);`);
   });
 
   after(async () => {
@@ -278,6 +280,20 @@ describe('BinlogStreamer', () => {
     const items = await drainUntil(streamer, await readSourcePosition(admin));
     const changes = items.flatMap((item) => (item.kind === 'row' ? [`${item.type} ${(item.type === 'insert' ? item.after : item.before)[0]}`] : []));
     assert.deepEqual(changes, ['insert 1', 'insert 3', 'update 1', 'update 3', 'delete 1']);
+  });
+
+  it('stops at an XA transaction on a selected table before any of its rows, and not at one on another table', async () => {
+    // XA rows reach the binlog at XA PREPARE, before the outcome; this one is rolled back.
+    const streamer = await streamerFor(['xa']);
+    streamer.start(await readSourcePosition(admin));
+    await admin.query(`XA START 'other'; INSERT INTO app.xa_other VALUES (1); XA END 'other'; XA PREPARE 'other'; XA COMMIT 'other';
+      INSERT INTO app.xa VALUES (1);
+      XA START 'rolled back'; INSERT INTO app.xa VALUES (2); XA END 'rolled back'; XA PREPARE 'rolled back'; XA ROLLBACK 'rolled back';
+      INSERT INTO app.xa VALUES (3);`);
+    const { items, error } = await takeUntilError(streamer);
+    assert.ok(error instanceof XaTransactionError, `got ${String(error)}`);
+    assert.match(error.message, /an XA transaction \(XA START … XA PREPARE\) changed app\.xa.*Nothing of it was applied/);
+    assert.deepEqual(insertedIds(items), [1], 'the row before the XA transaction came, none of it');
   });
 
   it('fails with a clear error when the binlog file is gone', async () => {
