@@ -267,7 +267,7 @@ export async function benchKeepup(options: KeepupOptions): Promise<void> {
       'Lag: per applied event, source commit → target commit, over the window. Lag growth: mean lag over the window\'s last 2 s minus that over the 2 s around its middle. ' +
       `Kept up: p99 lag under ${KEPT_UP_P99_SECONDS} s and growth under ${KEPT_UP_GROWTH_SECONDS * 1000} ms. ` +
       'CPU µs/ev: the engine process\'s user+system CPU over the window ÷ events applied in it. The stage columns split it as the engine measures it (process CPU around the synchronous work of each stage: per binlog socket chunk for read+decode, per batch for plan+build and the tuning loop); write+rest is the remainder: sending batches and reading their results, timers, and GC not inside a stage. ' +
-      'busy: the applier\'s time building and writing batches ÷ wall time. Predicted lag: the model\'s o / (1 − m·R) at the window\'s end.',
+      'busy: the applier\'s time building and writing batches ÷ wall time. Predicted lag: the model\'s mean lag at the window\'s end, C/2 + T with C = max(o / (1 − m·R), the minimum interval); measured mean lag: the mean of the per-event lags.',
     '',
     `**Data check:** CHECKSUM TABLE after all runs: **${check.identical ? 'identical' : 'DIFFERENT'}** (${check.text}).`,
   ].join('\n');

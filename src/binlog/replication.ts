@@ -116,6 +116,8 @@ export class Replication {
       buildSeconds: this.applier.buildSeconds,
       cpuSeconds: load.cpuSeconds,
       cpuWaitSeconds: load.cpuWaitSeconds,
+      eventLagSumSeconds: this.applier.eventLagSumSeconds,
+      eventCount: this.applier.eventsApplied,
     });
     const health = this.health();
     this.adaptive?.setMeasuredSaturation(health.saturated);

@@ -18,6 +18,9 @@ export interface KeepUpSample {
   readonly cpuSeconds: number;
   /** Cumulative: seconds the engine's main thread waited for a CPU while runnable (Linux), or undefined. */
   readonly cpuWaitSeconds: number | undefined;
+  /** Cumulative: the sum of every applied event's lag (source commit → target commit), and how many events. */
+  readonly eventLagSumSeconds: number;
+  readonly eventCount: number;
 }
 
 export type SaturationCause = 'target' | 'engine';
@@ -36,7 +39,7 @@ export interface KeepUpState {
   /** Least-squares slope of the lag over the window, seconds per second. */
   readonly lagTrend: number;
   readonly lagSeconds: number;
-  /** Mean of the lag samples over the window. */
+  /** Mean lag of the events applied over the window (source commit → target commit); the lag now where none were. */
   readonly meanLagSeconds: number;
   /** Saturated by what happens (busy or a growing lag), or by the model (m·R over the bound). */
   readonly saturated: boolean;
@@ -124,7 +127,7 @@ export class KeepUpMonitor {
       engineCpuWait,
       lagTrend,
       lagSeconds: last.lagSeconds,
-      meanLagSeconds: this.samples.reduce((sum, sample) => sum + sample.lagSeconds, 0) / this.samples.length,
+      meanLagSeconds: last.eventCount > first.eventCount ? (last.eventLagSumSeconds - first.eventLagSumSeconds) / (last.eventCount - first.eventCount) : last.lagSeconds,
       saturated,
       cause,
       explanation: cause ? this.explain(cause, busyFraction, engineCpu, engineCpuWait, lagTrend, utilisation) : undefined,
@@ -173,7 +176,7 @@ export interface ModelFigures {
 }
 
 /**
- * Why the measured lag is well above the model's prediction (over twice it, and over 20 ms), from
+ * Why the measured lag is well above the model's prediction (over twice it, and over 5 ms), from
  * what was measured; undefined when it is not. The model prices the target's typical write; it
  * does not see an engine waiting for a CPU, nor writes slower than the fit's (slowed by the row
  * copy, or trimmed by the robust fit as outliers).
@@ -181,7 +184,7 @@ export interface ModelFigures {
 export function lagNote(state: KeepUpState, model: ModelFigures | undefined): string | undefined {
   if (!model || !Number.isFinite(model.predictedLagSeconds) || state.windowSeconds === 0) return undefined;
   const measured = state.meanLagSeconds;
-  if (!(measured > 2 * model.predictedLagSeconds) || measured < 0.02) return undefined;
+  if (!(measured > 2 * model.predictedLagSeconds) || measured < 0.005) return undefined;
   const reasons: string[] = [];
   if (state.engineCpuWait >= 0.1) reasons.push(`the engine waited for a CPU ${percent(state.engineCpuWait)} of the time`);
   const expectedBusy = Math.min(1, model.utilisation + model.perBatchSeconds / model.cycleSeconds);

@@ -132,6 +132,8 @@ export class BinlogApplier {
   buildCpuSeconds = 0;
   /** Process CPU seconds spent in the batch sizer (the tuning loop). */
   tuningCpuSeconds = 0;
+  /** The sum of every applied event's lag, seconds (with eventsApplied, the mean lag over any span). */
+  eventLagSumSeconds = 0;
 
   constructor(private readonly options: BinlogApplierOptions) {
     this.applied = options.start;
@@ -234,8 +236,11 @@ export class BinlogApplier {
     this.eventsApplied += changes.length;
     this.batchesApplied++;
     if (position) this.advance(position);
+    for (let index = 0; index < commitTimes.length; index++) {
+      commitTimes[index] = Math.max(0, appliedAt - commitTimes[index]!);
+      this.eventLagSumSeconds += commitTimes[index]!;
+    }
     if (this.options.onBatch) {
-      for (let index = 0; index < commitTimes.length; index++) commitTimes[index] = Math.max(0, appliedAt - commitTimes[index]!);
       this.options.onBatch({ size: changes.length, statements, seconds, buildSeconds, lagSeconds: commitTimes, position: this.applied, changes });
     }
   }

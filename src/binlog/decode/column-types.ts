@@ -41,7 +41,7 @@ export const BinlogType = {
 /** A column as the TABLE_MAP event describes it: the real type (ENUM/SET resolved) and its metadata. */
 export interface BinlogColumn {
   readonly type: number;
-  /** Per-type metadata as zongji parses it: decimals, precision, bits, size, max_length, length_size. */
+  /** Per-type metadata from the TABLE_MAP (decode/table-map.ts): decimals, precision, bits, size, max_length, length_size. */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 

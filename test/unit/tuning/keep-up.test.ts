@@ -15,6 +15,9 @@ function feed(monitor: KeepUpMonitor, rates: { busy: number; build?: number; cpu
       buildSeconds: (rates.build ?? 0.1) * rates.busy * at,
       cpuSeconds: rates.cpu * at,
       cpuWaitSeconds: rates.wait === undefined ? undefined : rates.wait * at,
+      // 100 events a second, each with the lag of its second.
+      eventLagSumSeconds: Array.from({ length: Math.floor(at) }, (_, index) => 100 * rates.lag(index + 1)).reduce((sum, value) => sum + value, 0),
+      eventCount: 100 * Math.floor(at),
     };
     monitor.record(sample);
   }
