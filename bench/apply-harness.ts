@@ -128,6 +128,9 @@ class Replay {
         target,
         tables: servers.tables,
         batchSize: sizer === 'adaptive' ? ADAPTIVE : sizer,
+        // Fixed sizes write at once (no minimum interval), as the sizes they stand for do elsewhere
+        // (Ghostferry's 100); adaptive runs with the engine's default unless the env says otherwise.
+        minBatchIntervalSeconds: sizer === 'adaptive' ? Number(process.env.TIDEFERRY_BENCH_INTERVAL_MS ?? 10) / 1000 : 0,
         saturationBound: 0.9,
         maxQueuedEvents: MAX_QUEUED_EVENTS,
         coalesce,

@@ -88,8 +88,9 @@ export class UpdateLoad {
    * the row's c column; undefined if the row was not written by this load or its time is unknown.
    */
   commitTimeOfRow(c: unknown): number | undefined {
-    // Text columns come from the streamer as the column's bytes (a Buffer).
-    const text = Buffer.isBuffer(c) ? c.toString('latin1') : c;
+    // Row images carry text as a literal, `_utf8mb4 X'…'`: the bytes in hex.
+    const hex = typeof c === 'string' ? /X'([0-9a-f]*)'/i.exec(c)?.[1] : undefined;
+    const text = hex !== undefined ? Buffer.from(hex, 'hex').toString('latin1') : Buffer.isBuffer(c) ? c.toString('latin1') : c;
     if (typeof text !== 'string' || text.length < SEQUENCE_DIGITS) return undefined;
     const tag = Number(text.trimEnd().slice(-SEQUENCE_DIGITS));
     if (!Number.isSafeInteger(tag)) return undefined;

@@ -63,9 +63,6 @@ export class Replication {
     const interval = options.minBatchIntervalSeconds ?? 0.01;
     this.streamer = new BinlogStreamer({
       endpoint: options.source,
-      // The stream rests as long as the applier's interval: reading more often gains nothing, as
-      // the next write waits for the interval anyway.
-      readRestMs: interval * 1000,
       ...(options.serverId !== undefined ? { serverId: options.serverId } : {}),
       tables: options.tables,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,

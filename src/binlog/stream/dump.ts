@@ -17,12 +17,6 @@ export interface DumpOptions {
   readonly from: BinlogPosition;
   /** The source sends a heartbeat after this long without events, so a dead socket shows. */
   readonly heartbeatMs: number;
-  /**
-   * After a small read (the stream has caught up with the source), leave the socket this long
-   * before reading again, so that the next read takes many transactions at once instead of one
-   * wakeup per commit. 0 reads at once. Reads of a backlog (large chunks) never wait.
-   */
-  readonly restMs?: number;
 }
 
 export interface DumpHandlers {
@@ -43,8 +37,6 @@ interface RawConnection {
   readonly stream: {
     on(event: 'data', listener: (chunk: Buffer) => void): void;
     prependListener(event: 'data', listener: () => void): void;
-    pause(): void;
-    resume(): void;
     destroy(): void;
     destroyed: boolean;
   };
@@ -68,11 +60,6 @@ interface RawPacket {
 }
 
 const COM_BINLOG_DUMP = 0x12;
-/**
- * A read smaller than this means the socket held no more than that: the stream is current.
- * Node reads up to 64 KiB at a time; a backlog fills the reads.
- */
-const SMALL_READ_BYTES = 16 * 1024;
 // How long the dump may wait on a full socket (the consumer is slow and the socket paused)
 // before the server gives up on it: an hour, rather than the default 60 s that would turn every
 // long pause into a reconnect.
@@ -135,7 +122,6 @@ const query = (connection: RawConnection, sql: string): Promise<unknown> =>
 export class BinlogDump {
   private connection: RawConnection | undefined;
   private paused = false;
-  private resting = false;
   private stopped = false;
   /** Date.now() of the last bytes received on the binlog socket (or of the session's start). */
   lastActivityAt = Date.now();
@@ -173,11 +159,9 @@ export class BinlogDump {
     connection.stream.prependListener('data', () => {
       chunkStarted = process.cpuUsage();
     });
-    const restMs = this.options.restMs ?? 0;
-    connection.stream.on('data', (chunk: Buffer) => {
+    connection.stream.on('data', () => {
       this.lastActivityAt = Date.now();
       this.chunks++;
-      if (restMs > 0 && chunk.length < SMALL_READ_BYTES && !this.resting && !this.stopped) this.rest(connection, restMs);
       if (chunkStarted) {
         const used = process.cpuUsage(chunkStarted);
         this.cpuSeconds += (used.user + used.system) / 1e6;
@@ -205,16 +189,6 @@ export class BinlogDump {
     connection.addCommand(new BinlogDumpCommand(dumpPacket(this.options), this.handlers));
     if (this.paused) connection.pause();
     return this.session;
-  }
-
-  /** Stops reading for `ms` (a pause for backpressure in the meantime outlasts it). */
-  private rest(connection: RawConnection, ms: number): void {
-    this.resting = true;
-    connection.stream.pause();
-    setTimeout(() => {
-      this.resting = false;
-      if (!this.paused && !this.stopped) connection.stream.resume();
-    }, ms);
   }
 
   /** The server's id of the binlog connection (the thread running the dump), once connected. */

@@ -47,8 +47,6 @@ export interface BinlogStreamerOptions {
   readonly logger?: Logger;
   /** Heartbeat period asked of the source while it has nothing to send. Default 1 s. */
   readonly heartbeatMs?: number;
-  /** After a small read, leave the socket this long before the next (see BinlogDump). Default 0. */
-  readonly readRestMs?: number;
   /** No bytes for this long (socket not paused) counts as a dead connection. Default 10 × heartbeat, at least 5 s. */
   readonly idleTimeoutMs?: number;
   /** First wait before reconnecting; doubles per failure up to maxReconnectDelayMs. Defaults 100 ms, 5 s. */
@@ -226,7 +224,7 @@ export class BinlogStreamer {
     if (generation !== this.generation || this.state !== 'running') return;
     this.logger.info({ from: describePosition(from), serverId: this.serverId }, 'binlog stream connecting');
     const session = new BinlogDump(
-      { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs, restMs: this.options.readRestMs ?? 0 },
+      { endpoint: this.options.endpoint, serverId: this.serverId, from, heartbeatMs: this.heartbeatMs },
       {
         onEvent: (buffer, start, end) => this.handleEvent(generation, buffer, start, end),
         onError: (error) => this.handleError(generation, error),
