@@ -344,6 +344,8 @@ function scenarioChecks(latency: LatencyResult, scenario: Scenario): { label: st
 
 /** The engine's estimator (robust-line-fit.ts, with CostEstimator's settings) over many batches at once. */
 function robustCosts(points: [number, number][]): LatencyResult['robustFit'] {
+  // No fixed-size run (`--sizers adaptive`): nothing to fit.
+  if (points.length < DEFAULT_COST_FIT.minimumPoints) return { m: NaN, o: NaN, kept: 0, n: points.length, meanOverRobust: NaN };
   const fit = fitLineRobustly(points, DEFAULT_COST_FIT);
   const predicted = points.reduce((sum, [size]) => sum + fit.slope * size + fit.intercept, 0);
   const measured = points.reduce((sum, [, seconds]) => sum + seconds, 0);
