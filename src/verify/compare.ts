@@ -6,7 +6,7 @@
 // the source and no others, and a row that should have left it would not match the filter there.
 // Both connections must return raw bytes (`character_set_results = binary`).
 import type { Connection } from 'mysql2/promise';
-import { keyRange, selectList } from '../copy/cursor.js';
+import { keyAfter, keyRange, selectList } from '../copy/cursor.js';
 import type { ColumnSchema, TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, valueKind } from '../db/schema.js';
 import { literal, quoteIdentifier, quoteTable, type Row } from '../db/sql.js';
@@ -55,10 +55,21 @@ export function keyIn(table: TableSchema, texts: readonly string[]): string {
   return `${keys.length === 1 ? keys[0] : `(${keys.join(',')})`} IN (${texts.join(',')})`;
 }
 
-/** The key of a row read by the verifier (raw bytes) as a literal text for keyIn(). */
+const NUMBER = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i;
+
+/**
+ * The key of a row read by the verifier (raw bytes) as a literal text for keyIn(). Numbers go
+ * unquoted, as the binlog side writes them: a quoted '42' beside 42 in one IN list makes the
+ * server compare as strings and scan the whole table.
+ */
 export function keyLiteral(table: TableSchema, key: Row): string {
   const columns = primaryKeyColumns(table);
-  const literals = columns.map((column, index) => literal(key[index] ?? null, column));
+  const literals = columns.map((column, index) => {
+    const value = key[index] ?? null;
+    const kind = valueKind(column);
+    if (Buffer.isBuffer(value) && (kind === 'integer' || kind === 'number') && NUMBER.test(value.toString('latin1'))) return value.toString('latin1');
+    return literal(value, column);
+  });
   return literals.length === 1 ? literals[0]! : `(${literals.join(',')})`;
 }
 
@@ -159,13 +170,45 @@ export async function compareRange(options: RangeComparison): Promise<RangeResul
   }
 }
 
-/** Compares the rows of the given keys (texts for keyIn(); a key absent on both sides is equal). */
-export async function compareKeys(options: { source: Connection; target: Connection; table: TableSchema; keys: readonly string[]; filter: string | undefined }): Promise<RowDifference[]> {
-  const { table, filter } = options;
-  const condition = keyIn(table, options.keys);
-  const sourceRows = await readRows(options.source, `${hashedSelect(table)} WHERE ${condition}${filter ? ` AND (${filter})` : ''}`);
-  const targetRows = await readRows(options.target, `${hashedSelect(table)} WHERE ${condition}`);
-  return difference(table, sourceRows, targetRows);
+export interface KeyDifference extends RowDifference {
+  /** The row is past the copy's last key (on the side that has it): not copied yet. */
+  readonly beyondCopy: boolean;
+}
+
+export interface KeyComparison {
+  readonly source: Connection;
+  readonly target: Connection;
+  readonly table: TableSchema;
+  /** Key texts for keyIn(), all of one form (see keyIn: a mixed list is read as a full scan). */
+  readonly keys: readonly string[];
+  readonly filter: string | undefined;
+  /** The copy's last key, to tell rows not copied yet; null once the whole table is copied. */
+  readonly copiedThrough: Row | undefined | null;
+}
+
+/**
+ * Compares the rows of the given keys; a key absent on both sides is equal. Each server says for
+ * the rows it has whether they lie past the copy's last key (compared in the column's own order).
+ */
+export async function compareKeys(options: KeyComparison): Promise<KeyDifference[]> {
+  const { table, filter, copiedThrough } = options;
+  const width = table.primaryKey.length;
+  const beyond = copiedThrough === null ? '0' : copiedThrough === undefined ? '1' : `(${keyAfter(primaryKeyColumns(table), copiedThrough)})`;
+  const select = `SELECT ${selectList(primaryKeyColumns(table))}, ${rowHashExpression(table)} AS row_hash, ${beyond} AS beyond FROM ${quoteTable(table)} WHERE ${keyIn(table, options.keys)}`;
+  const sourceRows = await readRows(options.source, `${select}${filter ? ` AND (${filter})` : ''}`);
+  const targetRows = await readRows(options.target, select);
+  const isBeyond = (row: Row | undefined) => row !== undefined && String(row[width + 1]) === '1';
+  const targetByKey = new Map(targetRows.map((row) => [identity(row, width), row]));
+  const differences: KeyDifference[] = [];
+  for (const row of sourceRows) {
+    const id = identity(row, width);
+    const other = targetByKey.get(id);
+    targetByKey.delete(id);
+    if (other && (other[width] as Buffer).equals(row[width] as Buffer)) continue;
+    differences.push({ kind: other ? 'different' : 'missing on target', key: row.slice(0, width), beyondCopy: isBeyond(row) || isBeyond(other) });
+  }
+  for (const row of targetByKey.values()) differences.push({ kind: 'only on target', key: row.slice(0, width), beyondCopy: isBeyond(row) });
+  return differences;
 }
 
 const TEXT_DECODING: Record<string, BufferEncoding> = { latin1: 'latin1', ascii: 'latin1', utf8: 'utf8', utf8mb3: 'utf8', utf8mb4: 'utf8' };

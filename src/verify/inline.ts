@@ -2,8 +2,8 @@
 // verifier is the model). Each copied key range is compared soon after it is written, in key
 // order per table, while the writers still run; the binlog's changes of a table whose copy has
 // begun are remembered by key (pending.ts); remembered rows are compared again in the background
-// once a table is verified, and at cutover — writers stopped, binlog drained — only what is still
-// remembered is compared. At the end every row is known equal, or the run fails and names it.
+// every second, and at cutover — writers stopped, binlog drained — only what is still remembered
+// is compared. At the end every row is known equal, or the run fails and names it.
 //
 // Why that is enough: a range compared at [start, end] shows source and target equal for every
 // row of it, except where a change was in flight; every change reported after `start` is
@@ -12,7 +12,7 @@
 // comparison began is compared by it. Differences seen while the writers run are remembered and
 // compared again later; only those still there at cutover fail the run.
 //
-// Background work follows the copy's pacing: each chunk passes the copy gate, like a copy batch.
+// Background work follows the copy's pacing: each chunk waits at the copy gate (see admit()).
 import type { Connection } from 'mysql2/promise';
 import { keyTuple, tableWrites, type TableWrites } from '../binlog/apply/statements.js';
 import type { RowItem } from '../binlog/events.js';
@@ -61,11 +61,11 @@ const KEYS_PER_QUERY = 1000;
 const KEY_BYTES_PER_QUERY = 512 * 1024;
 const STATEMENT_BYTES = 1024 * 1024;
 /**
- * Ready for cutover once every table is verified and a re-check since has left this few rows (in
- * all) to compare with the writers stopped: a few hundred milliseconds at cutover (see README,
- * "Verification", for the measured rate).
+ * Re-checks of a table after it was verified before cutover may begin even though none was short
+ * (each took over RECHECK_INTERVAL_MS: the writes outpace the comparisons): waiting longer would
+ * not shrink what cutover compares.
  */
-export const READY_PENDING_ROWS = 5000;
+const MAX_RECHECKS_BEFORE_READY = 5;
 const IDLE_MS = 100;
 const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'ETIMEDOUT', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
 const MAX_ATTEMPTS = 5;
@@ -83,8 +83,10 @@ interface Task {
 
 interface Recheck {
   dueAt: number;
-  /** The last re-check of the table: when it began, rows remembered before and after. */
-  last?: { readonly startedAt: number; readonly before: number; readonly after: number };
+  /** The last re-check of the table: when it began, and how long it took. */
+  last?: { readonly startedAt: number; readonly seconds: number };
+  /** Re-checks since the table was verified. */
+  sinceComplete: number;
 }
 
 const keyBatches = (entries: readonly KeyEntry[]): KeyEntry[][] => {
@@ -134,7 +136,7 @@ export class InlineVerifier {
       this.progress.set(key, progress);
       this.pending.load(key, saved?.pending);
       if (progress.complete) this.completedAt.set(key, 0);
-      this.rechecks.set(key, { dueAt: 0 });
+      this.rechecks.set(key, { dueAt: 0, sinceComplete: 0 });
       this.isTracked(key);
     }
     this.failedWith = new Promise<never>((_, reject) => (this.fail = reject));
@@ -277,8 +279,10 @@ export class InlineVerifier {
         };
       }
     }
+    // Remembered rows are compared again during the copy too (those not copied yet are let go,
+    // see recheck()): what a long copy remembers stays what changed in the last interval.
     for (const key of keys) {
-      if (this.busy.has(key) || !this.progress.get(key)!.complete || this.pending.rows(key) === 0) continue;
+      if (this.busy.has(key) || this.pending.rows(key) === 0) continue;
       if (this.rechecks.get(key)!.dueAt > now) continue;
       return { table: key, run: (pair, signal) => this.recheck(pair, key, signal, true).then(() => undefined) };
     }
@@ -290,17 +294,18 @@ export class InlineVerifier {
     return this.progress.get(key)!.nextRange(this.options.state.lastKey(key), copy.done);
   }
 
-  /** Holds a chunk for the copy gate (background work only); returns the release. */
-  private async admit(paced: boolean, signal: AbortSignal): Promise<() => void> {
+  /**
+   * Background work waits wherever the copy gate holds a copy batch (an operator's pause, the
+   * binlog lag over its target, a saturated binlog side, replica lag; in the lag's middle band,
+   * until no copy batch is in flight). It passes the gate without keeping the batch's place
+   * (batchDone at once): its reads weigh little beside a copy batch's writes, and a comparison
+   * stuck on a locked target table must not hold the copy back.
+   */
+  private async admit(paced: boolean, signal: AbortSignal): Promise<void> {
     const gate = this.gate;
-    if (!paced || !gate) return () => undefined;
+    if (!paced || !gate) return;
     await gate.wait(signal);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      gate.batchDone?.();
-    };
+    gate.batchDone?.();
   }
 
   private remember(key: string, table: TableSchema, differences: readonly RowDifference[]): void {
@@ -313,33 +318,25 @@ export class InlineVerifier {
     const open = range.through === undefined;
     this.tracked.add(key);
     progress.rangeStarted(range.through);
-    let release: () => void = () => undefined;
     let rows = 0;
-    try {
-      await compareRange({
-        source: pair.source,
-        target: pair.target,
-        table,
-        after: range.after,
-        through: range.through,
-        filter: this.options.rowFilters.get(key),
-        chunkRows: Math.max(100, Math.floor(this.options.chunkRows * (paced ? (this.gate?.batchScale?.() ?? 1) : 1))),
-        signal,
-        beforeChunk: async () => {
-          release = await this.admit(paced, signal);
-        },
-        afterChunk: (chunk) => {
-          release();
-          rows += chunk.rows;
-          progress.chunkVerified(chunk.rows, chunk.end, chunk.final, open);
-          this.remember(key, table, chunk.differences);
-          this.options.onRowsVerified?.(key, chunk.rows);
-          this.options.state.verificationChanged();
-        },
-      });
-    } finally {
-      release();
-    }
+    await compareRange({
+      source: pair.source,
+      target: pair.target,
+      table,
+      after: range.after,
+      through: range.through,
+      filter: this.options.rowFilters.get(key),
+      chunkRows: this.options.chunkRows,
+      signal,
+      beforeChunk: () => this.admit(paced, signal),
+      afterChunk: (chunk) => {
+        rows += chunk.rows;
+        progress.chunkVerified(chunk.rows, chunk.end, chunk.final, open);
+        this.remember(key, table, chunk.differences);
+        this.options.onRowsVerified?.(key, chunk.rows);
+        this.options.state.verificationChanged();
+      },
+    });
     if (progress.complete && !this.completedAt.has(key)) {
       this.completedAt.set(key, performance.now());
       this.options.logger.info({ table: key, rows: progress.rowsVerified, pending: this.pending.rows(key) }, 'table verified while copying; changed rows are compared again');
@@ -355,56 +352,58 @@ export class InlineVerifier {
     const table = this.schemas.get(key)!;
     const filter = this.options.rowFilters.get(key);
     const startedAt = performance.now();
-    const before = this.pending.rows(key);
     const differences: RowDifference[] = [];
     let rows = 0;
-    for (const batch of keyBatches(this.pending.takeKeys(key))) {
-      signal.throwIfAborted();
-      const release = await this.admit(paced, signal);
-      let found: RowDifference[];
-      try {
-        found = await compareKeys({ source: pair.source, target: pair.target, table, keys: batch.map(([text]) => text), filter });
-      } finally {
-        release();
+    // Rows past the copy's last key are not copied yet: their range is compared later, after the
+    // change that made them remembered, so they need no entry (read before the keys are taken).
+    const copiedThrough = this.options.state.table(key).done ? null : this.options.state.lastKey(key);
+    const entries = this.pending.takeKeys(key);
+    // One form of key text per query (keyIn): the binlog's (changed) apart from the verifier's (differing).
+    for (const group of [entries.filter(([, value]) => value % 2 === 0), entries.filter(([, value]) => value % 2 === 1)]) {
+      for (const batch of keyBatches(group)) {
+        await this.admit(paced, signal);
+        signal.throwIfAborted();
+        const found = await compareKeys({ source: pair.source, target: pair.target, table, keys: batch.map(([text]) => text), filter, copiedThrough });
+        // Forgotten first, remembered again by the verifier's text where they differ.
+        this.pending.settleKeys(key, batch);
+        for (const difference of found) {
+          if (difference.beyondCopy && difference.kind !== 'only on target') continue;
+          this.pending.mismatched(key, keyLiteral(table, difference.key));
+          if (!difference.beyondCopy) differences.push(difference);
+        }
+        rows += batch.length;
+        this.options.onRowsVerified?.(key, batch.length);
+        this.options.state.verificationChanged();
       }
-      // Forgotten first, remembered again by their own text if they differ.
-      this.pending.settleKeys(key, batch);
-      this.remember(key, table, found);
-      differences.push(...found);
-      rows += batch.length;
-      this.options.onRowsVerified?.(key, batch.length);
-      this.options.state.verificationChanged();
     }
     for (const range of this.pending.takeRanges(key)) {
-      let release: () => void = () => undefined;
-      try {
-        await compareRange({
-          source: pair.source,
-          target: pair.target,
-          table,
-          after: range.after,
-          through: range.through,
-          filter,
-          chunkRows: this.options.chunkRows,
-          signal,
-          beforeChunk: async () => {
-            release = await this.admit(paced, signal);
-          },
-          afterChunk: (chunk) => {
-            release();
-            this.remember(key, table, chunk.differences);
-            differences.push(...chunk.differences);
-            rows += chunk.rows;
-            this.options.onRowsVerified?.(key, chunk.rows);
-          },
-        });
-      } finally {
-        release();
-      }
+      await compareRange({
+        source: pair.source,
+        target: pair.target,
+        table,
+        after: range.after,
+        through: range.through,
+        filter,
+        chunkRows: this.options.chunkRows,
+        signal,
+        beforeChunk: () => this.admit(paced, signal),
+        afterChunk: (chunk) => {
+          this.remember(key, table, chunk.differences);
+          differences.push(...chunk.differences);
+          rows += chunk.rows;
+          this.options.onRowsVerified?.(key, chunk.rows);
+        },
+      });
       this.pending.settleRange(key, range);
       this.options.state.verificationChanged();
     }
-    this.rechecks.set(key, { dueAt: performance.now() + RECHECK_INTERVAL_MS, last: { startedAt, before, after: this.pending.rows(key) } });
+    const recheck = this.rechecks.get(key)!;
+    const now = performance.now();
+    this.rechecks.set(key, {
+      dueAt: now + RECHECK_INTERVAL_MS,
+      last: { startedAt, seconds: (now - startedAt) / 1000 },
+      sinceComplete: startedAt >= (this.completedAt.get(key) ?? Infinity) ? recheck.sinceComplete + 1 : 0,
+    });
     return { rows, differences };
   }
 
@@ -441,24 +440,22 @@ export class InlineVerifier {
   }
 
   /**
-   * Ready for cutover: every table verified, and a re-check since then left few rows to compare
-   * with the writers stopped (or stopped shrinking them: the writes outpace the re-checks, and
-   * waiting longer would not help).
+   * Ready for cutover: every table verified, and every remembered row of it compared again once
+   * since, by a re-check that took at most a re-check interval. What cutover then compares is
+   * about what the binlog changes in an interval, and the drain: it follows the rate of changes,
+   * which no waiting shrinks. (Ghostferry's VerifyBeforeCutover stops its re-check rounds the same
+   * way: when the set is small, or stops shrinking.)
    */
   get ready(): boolean {
     if (this.collapsing) return false;
-    let remembered = 0;
-    let settled = true;
     for (const [key, progress] of this.progress) {
       if (!progress.complete) return false;
-      const rows = this.pending.rows(key);
-      remembered += rows;
-      if (rows === 0) continue;
-      const last = this.rechecks.get(key)!.last;
-      if (!last || last.startedAt < (this.completedAt.get(key) ?? 0)) return false;
-      if (last.after < last.before) settled = false;
+      if (this.pending.rows(key) === 0) continue;
+      const recheck = this.rechecks.get(key)!;
+      if (recheck.sinceComplete === 0) return false;
+      if (recheck.last!.seconds * 1000 > RECHECK_INTERVAL_MS && recheck.sinceComplete < MAX_RECHECKS_BEFORE_READY) return false;
     }
-    return remembered <= READY_PENDING_ROWS || settled;
+    return true;
   }
 
   private async stopBackground(): Promise<void> {
