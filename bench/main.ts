@@ -5,8 +5,10 @@ import { benchApply } from './apply.js';
 import { benchBatchSweep } from './batch-sweep.js';
 import { benchCoalesce } from './coalesce.js';
 import { benchCopy } from './copy.js';
+import { benchCutover } from './cutover.js';
 import { benchKeepup } from './keepup.js';
 import { benchRowFilter } from './row-filter.js';
+import { benchVerify } from './verify.js';
 import type { SizerSpec } from './apply-harness.js';
 
 const program = new Command().name('npm run bench --').description('tideferry benchmarks on sandbox MariaDB servers');
@@ -125,5 +127,27 @@ program
   .option('--sizes <list>', 'images per batch', '50,500,5000')
   .option('--rounds <n>', 'batches per size', '100')
   .action((options: { sizes: string; rounds: string }) => benchRowFilter({ sizes: list(options.sizes), rounds: Number(options.rounds) }));
+
+program
+  .command('cutover')
+  .description('a whole migration under a steady sysbench load at several sizes, cutover confirmed as soon as ready: downtime, drain, rows re-verified, verify time at cutover')
+  .option('--sizes <list>', 'rows in all, per run', '500000,4000000')
+  .option('--tables <n>', 'sysbench tables', '4')
+  .option('--rate <n>', 'sysbench transactions per second (4 row events each)', '250')
+  .option('--threads <n>', 'sysbench threads', '4')
+  .action((options: { sizes: string; tables: string; rate: string; threads: string }) =>
+    benchCutover({ sizes: list(options.sizes), tables: Number(options.tables), rate: Number(options.rate), threads: Number(options.threads) }),
+  );
+
+program
+  .command('verify')
+  .description('tideferry verify (1, 2, 4 workers) beside CHECKSUM TABLE on identical sysbench tables')
+  .option('--rows <n>', 'rows in all', '1000000')
+  .option('--tables <n>', 'tables', '4')
+  .option('--concurrency <list>', 'worker counts', '1,2,4')
+  .option('--rounds <n>', 'rounds (best taken)', '3')
+  .action((options: { rows: string; tables: string; concurrency: string; rounds: string }) =>
+    benchVerify({ rows: Number(options.rows), tables: Number(options.tables), concurrency: list(options.concurrency), rounds: Number(options.rounds) }),
+  );
 
 await program.parseAsync(process.argv);

@@ -39,4 +39,7 @@ export class RunCancelledError extends TideferryError {}
 /** Source and target differ after cutover. */
 export class VerificationError extends TideferryError {}
 
+/** The verifier itself failed (a lost connection it could not win back, a query the server refused). */
+export class VerifierError extends TideferryError {}
+
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -11,7 +11,8 @@ import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { createRowWriter } from './copy/writer-choice.js';
 import { connect, createPool, describeEndpoint, type Endpoint } from './db/connection.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
-import { schemaFingerprint, tableKey, type TableSchema } from './db/schema.js';
+import { tableKey, type TableSchema } from './db/schema.js';
+import { readTableShapes, shapeFingerprint } from './db/shape.js';
 import { RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
@@ -27,6 +28,7 @@ import { runCutover } from './cutover/cutover.js';
 import { settleInterruptedCutover } from './cutover/interrupted.js';
 import { createWriterStop, ManualWriterStop, ReadOnlyWriterStop, type ManualConfirmation, type WriterStop } from './cutover/writers.js';
 import { RunStats, type RunSummary } from './summary.js';
+import { openVerification, type RunVerification } from './verify/run-verification.js';
 
 export interface FerryOptions {
   readonly config: Config;
@@ -50,6 +52,7 @@ export class Ferry {
   private gate: ThrottlingCopyGate | undefined;
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
+  private verification: RunVerification | undefined;
   private tables: readonly TableSchema[] = [];
   private cancelledBecause: string | undefined;
   readonly metrics: Metrics;
@@ -76,6 +79,8 @@ export class Ferry {
         build: this.replication.applier.buildCpuSeconds,
         tuning: this.replication.applier.tuningCpuSeconds,
       },
+      verification: () => this.verification?.figures(),
+      schemaCheckSeconds: () => this.verification?.schemaCheckSeconds ?? 0,
     });
   }
 
@@ -117,7 +122,7 @@ export class Ferry {
       phase: this.phase,
       source: describeEndpoint(this.source),
       target: describeEndpoint(this.target),
-      tables: Object.fromEntries(this.tables.map((table) => [tableKey(table), this.state?.table(tableKey(table))])),
+      tables: Object.fromEntries(this.tables.map((table) => [tableKey(table), this.state && { ...this.state.table(tableKey(table)), shapes: undefined, verification: this.verification?.status(tableKey(table)) }])),
       binlogApplied: this.replication ? describePosition(this.replication.appliedPosition) : undefined,
       binlogLagSeconds: this.replication?.lagSeconds(),
       binlogQueued: this.replication?.streamer.queuedItems,
@@ -160,6 +165,7 @@ export class Ferry {
       const sourceAdmin = await connectTo(this.source, 'source');
       const targetAdmin = await connectTo(this.target, 'target');
       try {
+        const sourceShapes = await readTableShapes(sourceAdmin, this.tables);
         // The state first: a resume against the wrong servers is refused before anything is written.
         this.state = await openState({
           path: config.stateFile,
@@ -170,7 +176,8 @@ export class Ferry {
             tables: this.tables,
             rowFilters: config.rowFilters,
           }),
-          fingerprints: new Map(this.tables.map((table) => [tableKey(table), schemaFingerprint(table)])),
+          fingerprints: new Map([...sourceShapes].map(([key, shape]) => [key, shapeFingerprint(shape)])),
+          shapes: sourceShapes,
           source: describeEndpoint(this.source),
           target: describeEndpoint(this.target),
           readStart: () => readSourcePosition(sourceAdmin),
@@ -178,6 +185,17 @@ export class Ferry {
         });
         const created = await prepareTarget(targetAdmin, checked);
         if (created.length) logger.info({ tables: created }, 'created target tables from the source definitions');
+        this.verification = await openVerification({
+          settings: config.verify, source: this.source, target: this.target, tables: this.tables, rowFilters: new Map(Object.entries(config.rowFilters)), state: this.state, logger,
+          resume: { resuming: this.options.resume ?? false, stateFile: config.stateFile, createdTables: created },
+          targetAdmin,
+          sourceShapes,
+          onRowsVerified: (table, rows) => {
+            this.stats.rowsCompared(rows);
+            this.metrics.verifyRowsVerified.inc({ table }, rows);
+          },
+        });
+        if (this.verification.enabled) this.stats.verificationOn();
         const saving = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
         checkpointer = saving;
         const flushState = () => saving.flush();
@@ -205,6 +223,7 @@ export class Ferry {
       // Saved first: stopping the applier waits for its batch in flight, which a stalled target can hold.
       checkpointer?.save();
       await this.replication?.stop().catch(() => undefined);
+      await this.verification?.stop().catch(() => undefined);
       checkpointer?.stop();
       http?.close();
     }
@@ -221,6 +240,7 @@ export class Ferry {
     const { sourceAdmin, targetAdmin, binlogServerId, signal } = run;
     const { config, logger } = this.options;
     const state = this.state!;
+    const verification = this.verification!;
     const tablesByKey = new Map(this.tables.map((table) => [tableKey(table), table]));
     const rowFilters = new Map(Object.entries(config.rowFilters));
     const replication = new Replication(
@@ -237,6 +257,8 @@ export class Ferry {
         rowFilters,
         logger,
         onBatch: (batch) => {
+          // Remembered before the position moves past them: a state saved in between has both or neither.
+          verification.noteChanges(batch.changes);
           state.binlogApplied(batch.position);
           this.stats.binlogBatch(batch);
           this.metrics.eventsApplied.inc(batch.size);
@@ -249,8 +271,8 @@ export class Ferry {
       state.snapshot().binlogApplied,
     );
     this.replication = replication;
-    // A failure of the binlog side stops the run with its error.
-    const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, replication.failedWith]);
+    // A failure of the binlog side or of verification (a changed schema, say) stops the run with its error.
+    const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, replication.failedWith, verification.failedWith]);
 
     this.enterPhase('copy');
     this.stats.copyStarted();
@@ -265,6 +287,7 @@ export class Ferry {
       binlogLagSeconds: () => replication.lagSeconds(),
       binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
     });
+    verification.start(this.gate, signal);
     const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
     try {
       const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
@@ -284,6 +307,7 @@ export class Ferry {
           this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
           this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
           this.metrics.copyBatchSeconds.observe(batch.writeSeconds);
+          verification.wake();
         },
       });
       await guard(copier.run(signal));
@@ -295,7 +319,7 @@ export class Ferry {
     logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
 
     this.enterPhase('catch-up');
-    while (!replication.caughtUp(config.cutover.maxLagSeconds)) {
+    while (!replication.caughtUp(config.cutover.maxLagSeconds) || !verification.ready) {
       signal.throwIfAborted();
       await guard(sleep(100));
     }
@@ -306,10 +330,8 @@ export class Ferry {
         writerStop: this.writerStop,
         replication,
         sourceAdmin,
-        targetAdmin,
         tables: this.tables,
-        rowFilters,
-        verify: config.verify.enabled,
+        verify: verification.atCutover,
         state,
         flushState: run.flushState,
         guard,
@@ -319,7 +341,10 @@ export class Ferry {
         onPhase: (phase) => this.enterPhase(phase),
       });
       this.stats.cutover({ ...outcome, mode: this.writerStop.mode });
-      this.metrics.cutoverDowntimeSeconds.set(this.stats.downtimeSeconds ?? 0);
+      this.metrics.cutoverDowntimeSeconds.set(outcome.downtimeSeconds);
+      this.metrics.cutoverDrainSeconds.set(outcome.drainSeconds);
+      this.metrics.cutoverVerifySeconds.set(outcome.verifySeconds);
+      this.metrics.cutoverRowsReverified.set(outcome.verify?.rowsChecked ?? 0);
     } finally {
       await replication.stop();
     }

@@ -16,8 +16,17 @@ export interface RunSummary {
   readonly maxBatchSize: number;
   readonly lagSeconds: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly cutoverMode: string | undefined;
-  readonly drainSeconds: number | undefined;
+  /** Writers stopped → migration done. */
   readonly downtimeSeconds: number | undefined;
+  /** Of the downtime: writers stopped → binlog drained to the final position. */
+  readonly drainSeconds: number | undefined;
+  /** Of the downtime: the comparison at cutover (the rows changed since they were verified). */
+  readonly cutoverVerifySeconds: number | undefined;
+  /** Rows compared at cutover. */
+  readonly rowsReverified: number | undefined;
+  /** Of the downtime: the rest (the proofs that the writers stopped, the state file, the verifier stopping its background work). */
+  readonly cutoverOtherSeconds: number | undefined;
+  /** Rows compared in this run: while copying, again after changes, and at cutover (undefined: verification off). */
   readonly verifiedRows: number | undefined;
   readonly tuning: TuningSnapshot | undefined;
   readonly saturatedBatches: number;
@@ -37,9 +46,20 @@ export class RunStats {
   private lagSeen = 0;
   private lagMax = 0;
   downtimeSeconds: number | undefined;
-  private drainSeconds: number | undefined;
+  drainSeconds: number | undefined;
+  cutoverVerifySeconds: number | undefined;
   private verify: VerifyReport | undefined;
   private cutoverMode: string | undefined;
+  /** Rows compared by the verifier in this run; undefined while verification is off. */
+  rowsVerified: number | undefined;
+
+  verificationOn(): void {
+    this.rowsVerified ??= 0;
+  }
+
+  rowsCompared(rows: number): void {
+    this.rowsVerified = (this.rowsVerified ?? 0) + rows;
+  }
 
   copyStarted(): void {
     this.copyStart = performance.now();
@@ -72,8 +92,9 @@ export class RunStats {
     }
   }
 
-  cutover(figures: { drainSeconds: number; downtimeSeconds: number; verify: VerifyReport | undefined; mode: string }): void {
+  cutover(figures: { drainSeconds: number; verifySeconds: number; downtimeSeconds: number; verify: VerifyReport | undefined; mode: string }): void {
     this.drainSeconds = figures.drainSeconds;
+    this.cutoverVerifySeconds = figures.verify ? figures.verifySeconds : undefined;
     this.downtimeSeconds = figures.downtimeSeconds;
     this.verify = figures.verify;
     this.cutoverMode = figures.mode;
@@ -100,9 +121,12 @@ export class RunStats {
       maxBatchSize: this.maxBatchSize,
       lagSeconds: this.lag(),
       cutoverMode: this.cutoverMode,
-      drainSeconds: this.drainSeconds,
       downtimeSeconds: this.downtimeSeconds,
-      verifiedRows: this.verify?.rowsChecked,
+      drainSeconds: this.drainSeconds,
+      cutoverVerifySeconds: this.cutoverVerifySeconds,
+      rowsReverified: this.verify?.rowsChecked,
+      cutoverOtherSeconds: this.downtimeSeconds === undefined ? undefined : Math.max(0, this.downtimeSeconds - (this.drainSeconds ?? 0) - (this.cutoverVerifySeconds ?? 0)),
+      verifiedRows: this.rowsVerified,
       tuning,
       saturatedBatches,
     };
@@ -128,8 +152,9 @@ export function formatSummary(summary: RunSummary): string {
     lines.push(`saturation         the target was saturated (m·R over the bound) for ${summary.saturatedBatches} binlog batches; the copy yielded meanwhile`);
   }
   if (summary.downtimeSeconds !== undefined) {
-    lines.push(`cutover (${summary.cutoverMode})  downtime ${fixed(summary.downtimeSeconds, 3)} s (drain ${fixed(summary.drainSeconds, 3)} s + verify)`);
+    const verify = summary.cutoverVerifySeconds === undefined ? 'no verification' : `verify ${fixed(summary.cutoverVerifySeconds, 3)} s (${summary.rowsReverified ?? 0} rows compared again)`;
+    lines.push(`cutover (${summary.cutoverMode})  downtime ${fixed(summary.downtimeSeconds, 3)} s: drain ${fixed(summary.drainSeconds, 3)} s, ${verify}, the rest ${fixed(summary.cutoverOtherSeconds, 3)} s`);
   }
-  if (summary.verifiedRows !== undefined) lines.push(`verified           ${summary.verifiedRows} rows identical on source and target`);
+  if (summary.verifiedRows !== undefined) lines.push(`verified           ${summary.verifiedRows} rows identical on source and target (compared while copying, again after changes, and at cutover)`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 // The cutover sequence (DESIGN.md step 5): stop the writers, read the final position, drain the
 // applier to it, prove the writers stopped (the position did not move on for the migrated
-// tables), verify, prove it again, done. On any failure, a stop request included, the writers
+// tables), verify (the rows changed since they were verified, verify/inline.ts), prove it again, done. On any failure, a stop request included, the writers
 // are let go again before the error goes up. The state file learns each change to the writers
 // before the run goes on, so that a process that dies here leaves a state whose resume knows the
 // writers are stopped (see interrupted.ts).
@@ -10,7 +10,7 @@ import type { TableSchema } from '../db/schema.js';
 import { CutoverError, RunCancelledError, SchemaChangedError, VerificationError, WritesContinuedError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateTracker, WritersStopped } from '../state/tracker.js';
-import { describeDifferences, verifyTables, type VerifyReport } from '../verify/checksum.js';
+import { describeDifferences, type VerifyReport } from '../verify/checksum.js';
 import { describeSourceWrites, findSourceWritesAfter } from './source-writes.js';
 import type { WriterStop } from './writers.js';
 
@@ -19,10 +19,9 @@ export interface CutoverOptions {
   /** The binlog side: drains to a position, and stops applying. */
   readonly replication: { drainTo(final: BinlogPosition, signal?: AbortSignal): Promise<void> };
   readonly sourceAdmin: Connection;
-  readonly targetAdmin: Connection;
   readonly tables: readonly TableSchema[];
-  readonly rowFilters: ReadonlyMap<string, string>;
-  readonly verify: boolean;
+  /** The comparison at cutover, once the drain is done; undefined: none (verify.enabled false). */
+  readonly verify: ((signal: AbortSignal) => Promise<VerifyReport>) | undefined;
   readonly state: StateTracker;
   /** Writes the state file now; throws when it cannot. */
   readonly flushState: () => void;
@@ -37,7 +36,10 @@ export interface CutoverOptions {
 }
 
 export interface CutoverOutcome {
+  /** Writers stopped → drained. */
   readonly drainSeconds: number;
+  /** The comparison at cutover (0 without one). */
+  readonly verifySeconds: number;
   readonly downtimeSeconds: number;
   readonly verify: VerifyReport | undefined;
 }
@@ -63,8 +65,11 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverOutcom
     await assertWritersStopped(options, final);
     options.onPhase?.('verify');
     let report: VerifyReport | undefined;
+    let verifySeconds = 0;
     if (options.verify) {
-      report = await guard(verifyTables({ source: options.sourceAdmin, target: options.targetAdmin, tables: options.tables, rowFilters: options.rowFilters, signal }));
+      const verifyStart = performance.now();
+      report = await guard(options.verify(signal));
+      verifySeconds = (performance.now() - verifyStart) / 1000;
       if (report.differences.length > 0) {
         // Writes during verification explain a difference better than the difference does.
         await assertWritersStopped(options, final);
@@ -76,7 +81,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverOutcom
     options.flushState();
     // Finishing an interrupted cutover: the writers have been stopped since the other process stopped them.
     const stoppedBefore = options.alreadyStopped ? Math.max(0, performance.timeOrigin + stoppedAt - Date.parse(options.alreadyStopped.since)) : 0;
-    return { drainSeconds: (drainedAt - stoppedAt) / 1000, downtimeSeconds: (stoppedBefore + performance.now() - stoppedAt) / 1000, verify: report };
+    return { drainSeconds: (drainedAt - stoppedAt) / 1000, verifySeconds, downtimeSeconds: (stoppedBefore + performance.now() - stoppedAt) / 1000, verify: report };
   } catch (error) {
     throw failureError(error, await releaseWriters(options), options);
   }

@@ -20,6 +20,18 @@ export interface MetricSources {
   keepUp(): KeepUpState | undefined;
   /** Cumulative engine CPU seconds by stage of the binlog side. */
   stageCpuSeconds(): { readonly readDecode: number; readonly build: number; readonly tuning: number } | undefined;
+  /** The verifier's figures by table (undefined: verification off, or not started). */
+  verification?(): VerificationFigures | undefined;
+  /** Seconds the last schema check took on both servers (0 before the first). */
+  schemaCheckSeconds?(): number;
+}
+
+export interface VerificationFigures {
+  readonly tables: readonly string[];
+  /** Rows changed since they were verified (and differing rows), waiting to be compared again. */
+  pendingRows(table: string): number;
+  /** Rows that differed when last compared, waiting to be compared again. */
+  mismatches(table: string): number;
 }
 
 export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'done', 'failed'] as const;
@@ -38,7 +50,11 @@ export class Metrics {
   readonly binlogBatchSeconds: Histogram;
   readonly binlogBatchSize: Histogram;
   readonly binlogEventLagSeconds: Histogram;
+  readonly verifyRowsVerified: Counter<'table'>;
   readonly cutoverDowntimeSeconds: Gauge;
+  readonly cutoverDrainSeconds: Gauge;
+  readonly cutoverVerifySeconds: Gauge;
+  readonly cutoverRowsReverified: Gauge;
 
   constructor(sources: MetricSources) {
     const registry = this.registry;
@@ -114,6 +130,22 @@ export class Metrics {
       name: 'tideferry_copy_throttled', help: 'Why the row copy is held back (1 for the current reason)', labelNames: ['reason'], registers: [registry],
       collect() { for (const reason of THROTTLE_REASONS) this.set({ reason }, reason === sources.throttleReason() ? 1 : 0); },
     });
+
+    // Verification (verify/inline.ts): rows compared, rows waiting to be compared again.
+    this.verifyRowsVerified = new Counter({ name: 'tideferry_verify_rows_verified_total', help: 'Rows compared between source and target: while copying, again after the binlog changed them, and at cutover', labelNames: ['table'], registers: [registry] });
+    const byTable = (read: (figures: VerificationFigures, table: string) => number) =>
+      function (this: Gauge<'table'>) {
+        const figures = sources.verification?.();
+        if (figures) for (const table of figures.tables) this.set({ table }, read(figures, table));
+      };
+    new Gauge({ name: 'tideferry_verify_rows_pending', help: 'Rows changed since they were verified (or differing), waiting to be compared again', labelNames: ['table'], registers: [registry], collect: byTable((figures, table) => figures.pendingRows(table)) });
+    new Gauge({ name: 'tideferry_verify_mismatches', help: 'Rows that differed when last compared while the writers ran (a change in flight, usually), waiting to be compared again', labelNames: ['table'], registers: [registry], collect: byTable((figures, table) => figures.mismatches(table)) });
+    gauge('tideferry_schema_check_seconds', 'Time the last schema fingerprint of every table took, both servers', () => sources.schemaCheckSeconds?.() ?? 0);
+
+    // Cutover, measured once it is done.
     this.cutoverDowntimeSeconds = new Gauge({ name: 'tideferry_cutover_downtime_seconds', help: 'Writers stopped → migration done, measured at cutover', registers: [registry] });
+    this.cutoverDrainSeconds = new Gauge({ name: 'tideferry_cutover_drain_seconds', help: 'Of the downtime: writers stopped → binlog drained to the final position', registers: [registry] });
+    this.cutoverVerifySeconds = new Gauge({ name: 'tideferry_cutover_verify_seconds', help: 'Of the downtime: comparing the rows changed since they were verified', registers: [registry] });
+    this.cutoverRowsReverified = new Gauge({ name: 'tideferry_cutover_rows_reverified', help: 'Rows compared again at cutover', registers: [registry] });
   }
 }

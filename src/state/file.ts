@@ -44,6 +44,12 @@ export function readStateFile(path: string): MigrationState {
         'so resuming cannot be checked to be safe: finish that run with the version that started it, or delete the file and start a new run',
     );
   }
+  if (version === 2) {
+    throw new ResumeError(
+      `state file ${path} was written by an earlier tideferry (state version 2), which verified only at cutover and did not record what was verified, ` +
+        'so resuming would have to guess which rows were compared: finish that run with the version that started it, or delete the file and start a new run',
+    );
+  }
   if (version !== STATE_VERSION || !state.tables || !state.binlogApplied || !state.identity) {
     throw new ResumeError(`state file ${path} is not a tideferry state file this version can read (version ${String(version)}, expected ${STATE_VERSION})`);
   }

@@ -2,6 +2,7 @@
 // to belong to this run (same servers, tables, row filters and table schemas).
 import type { BinlogPosition } from '../binlog/position.js';
 import { describePosition } from '../binlog/position.js';
+import { describeShapeChange, type TableShape } from '../db/shape.js';
 import { ResumeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readStateFile } from './file.js';
@@ -13,8 +14,10 @@ export interface OpenStateOptions {
   readonly path: string;
   readonly resume: boolean;
   readonly identity: RunIdentity;
-  /** Schema fingerprint of every selected table, by `database.table`. */
+  /** Schema fingerprint of every selected table, by `database.table` (db/shape.ts). */
   readonly fingerprints: ReadonlyMap<string, string>;
+  /** The source shapes behind them, to say what changed. */
+  readonly shapes?: ReadonlyMap<string, TableShape>;
   /** Where the run connects, for the file's readers. */
   readonly source: string;
   readonly target: string;
@@ -39,7 +42,10 @@ export async function openState(options: OpenStateOptions): Promise<StateTracker
     throw new ResumeError(`state file ${path} belongs to another run: ${differences.join('; ')}. Point the config back at that run's servers and tables, or start a new run (another stateFile)`);
   }
   for (const [key, fingerprint] of options.fingerprints) {
-    if (saved.tables[key]?.fingerprint !== fingerprint) throw new ResumeError(`table ${key} changed schema since ${path} was written; start a new run`);
+    if (saved.tables[key]?.fingerprint === fingerprint) continue;
+    const before = saved.tables[key]?.shapes?.source;
+    const changes = before ? describeShapeChange(before, options.shapes?.get(key)) : [];
+    throw new ResumeError(`table ${key} changed on the source since ${path} was written${changes.length ? `: ${changes.join('; ')}` : ''}; undo the change, or start a new run`);
   }
   logger.info({ from: describePosition(saved.binlogApplied) }, 'resuming');
   return new StateTracker(saved);
@@ -56,5 +62,21 @@ function refuseOverwritingStoppedWriters(path: string): void {
   }
   if (writersStopped) {
     throw new ResumeError(`state file ${path} records a cutover that stopped the source's writers and did not finish: \`tideferry resume\` lets them go or finishes it (or delete the file once you have let them go by hand)`);
+  }
+}
+
+/**
+ * Records the shapes the run works with (a fresh run), or checks that the target's did not change
+ * since the state file was written (a resume: the run compared rows against that target shape).
+ */
+export function recordShapes(state: StateTracker, options: { resume: boolean; path: string; source: ReadonlyMap<string, TableShape>; target: ReadonlyMap<string, TableShape> }): void {
+  for (const [key, source] of options.source) {
+    const before = state.table(key).shapes?.target;
+    const target = options.target.get(key);
+    if (options.resume && before) {
+      const changes = describeShapeChange(before, target);
+      if (changes.length) throw new ResumeError(`table ${key} changed on the target since ${options.path} was written: ${changes.join('; ')}; undo the change, or start a new run`);
+    }
+    state.recordShapes(key, { source, target });
   }
 }

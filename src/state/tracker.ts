@@ -1,16 +1,45 @@
 // What a run has done so far, enough to resume it: per table the last key copied and whether
 // the copy is complete; the binlog position whose events are all written to the target; which
-// run it is (servers, tables, filters); and whether cutover has the source's writers stopped.
+// run it is (servers, tables, filters); whether cutover has the source's writers stopped; and
+// what is verified and what must be compared again (verify/inline.ts).
 import type { BinlogPosition } from '../binlog/position.js';
+import type { TableShape } from '../db/shape.js';
 import type { Row } from '../db/sql.js';
 import { decodeRow, encodeRow, type EncodedValue } from './codec.js';
 import type { RunIdentity } from './identity.js';
 
-/** Version 2 added `identity` and `writersStopped`. */
-export const STATE_VERSION = 2;
+/** Version 2 added `identity` and `writersStopped`; version 3 `verification` and the tables' `shapes`. */
+export const STATE_VERSION = 3;
+
+/** How far a table's inline verification has come (verify/progress.ts). */
+export interface SavedVerificationProgress {
+  readonly verifiedThrough: readonly EncodedValue[] | null;
+  readonly complete: boolean;
+  readonly openStarted: boolean;
+  readonly rowsVerified: number;
+  readonly openRows: number;
+  readonly units: readonly { readonly through: readonly EncodedValue[]; readonly rows: number }[];
+}
+
+/** A table's rows to compare again (verify/pending.ts): key texts and key ranges. */
+export interface SavedPendingRows {
+  readonly keys: readonly string[];
+  readonly mismatchedKeys: readonly string[];
+  readonly ranges: readonly { readonly after: readonly EncodedValue[] | null; readonly through: readonly EncodedValue[] | null; readonly rows: number }[];
+}
+
+export interface SavedTableVerification {
+  readonly progress: SavedVerificationProgress;
+  readonly pending: SavedPendingRows;
+}
+
+export type SavedVerification = Readonly<Record<string, SavedTableVerification>>;
 
 export interface TableState {
+  /** Fingerprint of the source table's shape (db/shape.ts); a resume refuses another. */
   readonly fingerprint: string;
+  /** The shapes the run started with, to say what changed (the fingerprint says whether). */
+  readonly shapes?: { readonly source: TableShape; readonly target?: TableShape | undefined } | undefined;
   readonly lastKey: readonly EncodedValue[] | null;
   /** Last key when the copy began; rows past it arrive through the binlog. */
   readonly upTo: readonly EncodedValue[] | null;
@@ -46,11 +75,14 @@ export interface MigrationState {
   readonly tables: Readonly<Record<string, TableState>>;
   readonly cutoverDone: boolean;
   readonly writersStopped: WritersStopped | null;
+  /** Per table; null until a verifier attaches (verification off). */
+  readonly verification: SavedVerification | null;
 }
 
 export class StateTracker {
   private state: MigrationState;
   private changed = true;
+  private verificationSource: (() => SavedVerification) | undefined;
 
   constructor(initial: MigrationState) {
     this.state = initial;
@@ -70,11 +102,37 @@ export class StateTracker {
       tables,
       cutoverDone: false,
       writersStopped: null,
+      verification: null,
     });
   }
 
+  /**
+   * The state as it is now. The verifier's part is read from the verifier at this moment (it
+   * changes with every binlog batch; copying it into the state each time would cost more than
+   * writing the file), in the same tick as the binlog position, so the two agree.
+   */
   snapshot(): MigrationState {
-    return this.state;
+    return this.verificationSource ? { ...this.state, verification: this.verificationSource() } : this.state;
+  }
+
+  /** The verification the state file held when the run began (undefined for a fresh run or table). */
+  savedVerification(key: string): SavedTableVerification | undefined {
+    return this.state.verification?.[key];
+  }
+
+  /** From now on the verifier's figures are part of every snapshot. */
+  attachVerification(source: () => SavedVerification): void {
+    this.verificationSource = source;
+    this.changed = true;
+  }
+
+  /** The verifier's part changed: the next checkpoint writes the file. */
+  verificationChanged(): void {
+    this.changed = true;
+  }
+
+  recordShapes(key: string, shapes: { source: TableShape; target?: TableShape | undefined }): void {
+    this.updateTable(key, { shapes });
   }
 
   /** The checkpointer wrote the current state: nothing to save until the next change. */

@@ -99,7 +99,9 @@ describe('cutover proves the writers stopped', () => {
   });
 
   it('fails when writes start during verification', { timeout: 120_000 }, async () => {
-    const config = sandboxConfig(sandbox);
+    // Every row compared at cutover: long enough a verification to start writing during it (the
+    // rows changed since they were verified, the default, take milliseconds here).
+    const config = sandboxConfig(sandbox, { verify: { atCutover: 'all' } });
     const ferry = new Ferry({ config, logger: testLogger() });
     const running = ferry.run();
     running.catch(() => undefined);

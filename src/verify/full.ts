@@ -1,0 +1,147 @@
+// The full comparison in parallel: `tideferry verify CONFIG`, and cutover with
+// verify.atCutover = all. Tables are cut into key ranges of about SPLIT_ROWS rows each by walking
+// their primary key on the source (the server finds each boundary: `LIMIT 1 OFFSET n` after the
+// previous one, so keys are never compared in JS); workers, each with a connection to each
+// server, compare ranges as the walk finds them.
+import type { Connection } from 'mysql2/promise';
+import { keyRange, selectList } from '../copy/cursor.js';
+import { connect, type Endpoint } from '../db/connection.js';
+import type { TableSchema } from '../db/schema.js';
+import { primaryKeyColumns, tableKey } from '../db/schema.js';
+import { quoteTable, type Row } from '../db/sql.js';
+import { NAMED_ROWS, tableDifference, type TableDifference, type VerifyReport } from './checksum.js';
+import { compareRange, countDifferences, type DifferenceKind, type RowDifference } from './compare.js';
+
+/**
+ * Rows per range: large enough that the walk costs little beside the comparison (one index
+ * query per range), small enough that a 1M-row table spreads over the workers.
+ */
+const SPLIT_ROWS = 50_000;
+const CHUNK_ROWS = 10_000;
+
+export interface FullVerifyOptions {
+  readonly source: Endpoint;
+  readonly target: Endpoint;
+  readonly tables: readonly TableSchema[];
+  readonly rowFilters: ReadonlyMap<string, string>;
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+  /** Rows per range (tests use small ones to get several). */
+  readonly splitRows?: number;
+}
+
+interface Pair {
+  readonly source: Connection;
+  readonly target: Connection;
+}
+
+type Task = { readonly kind: 'split'; readonly table: TableSchema } | { readonly kind: 'compare'; readonly table: TableSchema; readonly after: Row | undefined; readonly through: Row | undefined };
+
+interface TableTotals {
+  rows: number;
+  counts: Record<DifferenceKind, number>;
+  named: RowDifference[];
+}
+
+async function openPair(options: FullVerifyOptions): Promise<Pair> {
+  const source = await connect(options.source);
+  try {
+    const target = await connect(options.target);
+    for (const connection of [source, target]) await connection.query('SET character_set_results = binary');
+    return { source, target };
+  } catch (error) {
+    await source.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Compares every row of the tables, in parallel across tables and key ranges. */
+export async function verifyAll(options: FullVerifyOptions): Promise<VerifyReport> {
+  const splitRows = options.splitRows ?? SPLIT_ROWS;
+  const queue: Task[] = options.tables.map((table) => ({ kind: 'split', table }));
+  const totals = new Map<string, TableTotals>(options.tables.map((table) => [tableKey(table), { rows: 0, counts: countDifferences([]), named: [] }]));
+  let running = 0;
+  let waiting: (() => void)[] = [];
+  const notify = () => {
+    const waiters = waiting;
+    waiting = [];
+    for (const waiter of waiters) waiter();
+  };
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+
+  const split = async (pair: Pair, table: TableSchema) => {
+    const keys = primaryKeyColumns(table);
+    let after: Row | undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      const [rows] = await pair.source.query({
+        sql: `SELECT ${selectList(keys)} FROM ${quoteTable(table)}${keyRange(table, after, undefined, undefined)} LIMIT 1 OFFSET ${splitRows - 1}`,
+        rowsAsArray: true,
+        typeCast: ((field: { buffer(): Buffer | null }) => field.buffer()) as never,
+      });
+      const boundary = (rows as unknown as Row[])[0];
+      // The last range is open: rows only the target has, past the source's last key, are in it.
+      queue.push({ kind: 'compare', table, after, through: boundary });
+      notify();
+      if (!boundary) return;
+      after = boundary;
+    }
+  };
+
+  const compare = async (pair: Pair, task: Extract<Task, { kind: 'compare' }>) => {
+    const key = tableKey(task.table);
+    const result = await compareRange({ source: pair.source, target: pair.target, table: task.table, after: task.after, through: task.through, filter: options.rowFilters.get(key), chunkRows: CHUNK_ROWS, signal });
+    const total = totals.get(key)!;
+    total.rows += result.rows;
+    for (const kind of Object.keys(result.counts) as DifferenceKind[]) total.counts[kind] += result.counts[kind];
+    for (const difference of result.differences) if (total.named.length < NAMED_ROWS) total.named.push(difference);
+  };
+
+  const worker = async () => {
+    const pair = await openPair(options);
+    try {
+      for (;;) {
+        const task = queue.shift();
+        if (!task) {
+          if (running === 0) return notify();
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
+        running++;
+        try {
+          if (task.kind === 'split') await split(pair, task.table);
+          else await compare(pair, task);
+        } finally {
+          running--;
+          notify();
+        }
+      }
+    } finally {
+      await pair.source.end().catch(() => undefined);
+      await pair.target.end().catch(() => undefined);
+    }
+  };
+
+  const workers = Array.from({ length: Math.max(1, options.concurrency) }, () =>
+    worker().catch((error: unknown) => {
+      failed.abort(error);
+      notify();
+      throw error;
+    }),
+  );
+  const results = await Promise.allSettled(workers);
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  // The first error is the cause; the others stopped because of it.
+  if (failure) throw failed.signal.reason ?? failure.reason;
+  options.signal?.throwIfAborted();
+  const differences: TableDifference[] = [];
+  let rowsChecked = 0;
+  for (const table of options.tables) {
+    const total = totals.get(tableKey(table))!;
+    rowsChecked += total.rows;
+    const difference = tableDifference(table, total.named, total.counts);
+    if (difference) differences.push(difference);
+  }
+  return { tablesChecked: options.tables.length, rowsChecked, differences };
+}
