@@ -24,6 +24,8 @@ export interface CutoverBenchOptions {
   /** sysbench transactions per second (4 row events each). */
   readonly rate: number;
   readonly threads: number;
+  /** verify.atCutover values to run at each size: `changed` (the default) beside `all` (every row again, as before inline verification). */
+  readonly atCutover: readonly ('changed' | 'all')[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,7 +41,7 @@ async function checksums(source: Connection, target: Connection, tables: number)
   return a === b;
 }
 
-async function runSize(sandbox: Sandbox, size: number, options: CutoverBenchOptions): Promise<ResultRecord> {
+async function runSize(sandbox: Sandbox, size: number, atCutover: 'changed' | 'all', options: CutoverBenchOptions): Promise<ResultRecord> {
   const source = await sandbox.source.connect();
   const target = await sandbox.target.connect();
   try {
@@ -55,6 +57,7 @@ async function runSize(sandbox: Sandbox, size: number, options: CutoverBenchOpti
       target: sandbox.target.endpoint,
       databases: [SYSBENCH_DATABASE],
       cutover: { mode: 'manual', maxLagSeconds: 1 },
+      verify: { atCutover },
       stateFile: join(mkdtempSync(join(tmpdir(), 'tf-bench-')), 'state.json'),
       http: { enabled: false },
     });
@@ -90,6 +93,7 @@ async function runSize(sandbox: Sandbox, size: number, options: CutoverBenchOpti
     const identical = await checksums(source, target, options.tables);
     return {
       rows: size,
+      'verify at cutover': atCutover,
       'copy s': round(summary.copySeconds, 1),
       'copy end → ready s': round((readyAt - (copyEnded || readyAt)) / 1000, 1),
       'run s': round(runSeconds, 1),
@@ -117,9 +121,11 @@ export async function benchCutover(options: CutoverBenchOptions): Promise<void> 
   const records: ResultRecord[] = [];
   try {
     for (const size of options.sizes) {
-      const record = await runSize(sandbox, size, options);
-      records.push(record);
-      process.stdout.write(`${JSON.stringify(record)}\n`);
+      for (const atCutover of options.atCutover) {
+        const record = await runSize(sandbox, size, atCutover, options);
+        records.push(record);
+        process.stdout.write(`${JSON.stringify(record)}\n`);
+      }
     }
   } finally {
     await sandbox.stop();
@@ -129,7 +135,7 @@ export async function benchCutover(options: CutoverBenchOptions): Promise<void> 
     '',
     `sysbench oltp_write_only at ${options.rate} transactions/s (${options.rate * 4} row events/s) on ${options.tables} tables, ${options.threads} threads, as an application user, for the whole run;`,
     'cutover manual, confirmed as soon as the run was ready (the load stopped first). Downtime = writers stopped (the run ready) → done;',
-    'drain = to the final position; verify at cutover = the rows changed since they were verified, compared again; rest = the proofs that the writers stopped, the state file.',
+    'drain = to the final position; verify at cutover = the rows changed since they were verified, compared again (`changed`, the default), or every row (`all`, what cutover did before verification while copying); rest = the proofs that the writers stopped, the state file.',
   ].join('\n');
   writeResults('cutover', records, notes);
 }

@@ -98,6 +98,14 @@ program
     });
   });
 
+function parseAtCutover(text: string): ('changed' | 'all')[] {
+  return text.split(',').map((item) => {
+    const value = item.trim();
+    if (value !== 'changed' && value !== 'all') throw new InvalidArgumentError(`"${value}" is neither "changed" nor "all".`);
+    return value;
+  });
+}
+
 function parseIntervals(text: string): number[] {
   return text.split(',').map((item) => {
     const interval = Number(item.trim());
@@ -135,8 +143,9 @@ program
   .option('--tables <n>', 'sysbench tables', '4')
   .option('--rate <n>', 'sysbench transactions per second (4 row events each)', '250')
   .option('--threads <n>', 'sysbench threads', '4')
-  .action((options: { sizes: string; tables: string; rate: string; threads: string }) =>
-    benchCutover({ sizes: list(options.sizes), tables: Number(options.tables), rate: Number(options.rate), threads: Number(options.threads) }),
+  .option('--at-cutover <list>', 'verify.atCutover values, side by side: changed (the default), all (every row again)', parseAtCutover, ['changed', 'all'])
+  .action((options: { sizes: string; tables: string; rate: string; threads: string; atCutover: ('changed' | 'all')[] }) =>
+    benchCutover({ sizes: list(options.sizes), tables: Number(options.tables), rate: Number(options.rate), threads: Number(options.threads), atCutover: options.atCutover }),
   );
 
 program

@@ -71,6 +71,13 @@ const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'E
 const MAX_ATTEMPTS = 5;
 const NO_TEMPORARY_TABLES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_OPTION_PREVENTS_STATEMENT']);
 
+/**
+ * A background task stops at its next chunk when too many keys are remembered, so that a worker
+ * held at the copy gate (a pause, the binlog lag) does not keep the table it works on, and with
+ * it the turning of keys into ranges, waiting: the memory bound holds while the copy is held.
+ */
+class YieldToCollapse extends Error {}
+
 interface Pair {
   source: Connection;
   target: Connection;
@@ -122,6 +129,8 @@ export class InlineVerifier {
   private readonly waiting = new Set<() => void>();
   private nextTable = 0;
   private collapsing = false;
+  /** Aborted while more keys are remembered than verify.maxPendingKeys: background tasks yield. */
+  private overflow = new AbortController();
   private overflowLogged = false;
   private fail: (error: unknown) => void = () => undefined;
   readonly failedWith: Promise<never>;
@@ -176,7 +185,10 @@ export class InlineVerifier {
     }
     if (!noted) return;
     this.options.state.verificationChanged();
-    if (this.pending.totalKeys > this.options.maxPendingKeys) this.wake();
+    if (this.pending.totalKeys > this.options.maxPendingKeys) {
+      this.overflow.abort();
+      this.wake();
+    }
   }
 
   /** Work may be waiting (a batch was copied). */
@@ -203,6 +215,10 @@ export class InlineVerifier {
         await this.withPair(index, (pair) => task.run(pair, signal));
       } catch (error) {
         if (signal.aborted) return;
+        if (error instanceof YieldToCollapse) {
+          await this.idle(signal);
+          continue;
+        }
         this.fail(error instanceof VerifierError ? error : new VerifierError(`verification${task.table ? ` of ${task.table}` : ''} failed: ${errorMessage(error)}`, { cause: error }));
         return;
       } finally {
@@ -304,8 +320,13 @@ export class InlineVerifier {
   private async admit(paced: boolean, signal: AbortSignal): Promise<void> {
     const gate = this.gate;
     if (!paced || !gate) return;
-    await gate.wait(signal);
-    gate.batchDone?.();
+    const overflow = this.overflow.signal;
+    try {
+      await gate.wait(AbortSignal.any([signal, overflow]));
+    } finally {
+      gate.batchDone?.();
+    }
+    if (overflow.aborted && !signal.aborted) throw new YieldToCollapse('too many changed keys: the keys go into ranges first');
   }
 
   private remember(key: string, table: TableSchema, differences: readonly RowDifference[]): void {
@@ -436,6 +457,7 @@ export class InlineVerifier {
       this.overflowLogged = true;
     } finally {
       this.collapsing = false;
+      if (this.pending.totalKeys <= this.options.maxPendingKeys && this.overflow.signal.aborted) this.overflow = new AbortController();
     }
   }
 

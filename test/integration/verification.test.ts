@@ -7,6 +7,7 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
 import type { Connection } from 'mysql2/promise';
 import { SchemaChangedError, VerificationError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
@@ -155,6 +156,39 @@ describe('verification while copying', () => {
     await assertIdentical([...SAMPLE_TABLES, 'notes']);
     const [[note]] = (await target.query('SELECT body FROM shop.notes WHERE id = 20000')) as unknown as [[{ body: string }]];
     assert.equal(note.body, 'changed after its range was verified');
+  });
+
+  it('past verify.maxPendingKeys remembers key ranges, says so once, and still names a row tampered with inside them', { timeout: 120_000 }, async () => {
+    await source.query('CREATE TABLE shop.notes (id INT NOT NULL PRIMARY KEY, body VARCHAR(100) NOT NULL) ENGINE=InnoDB');
+    await source.query("INSERT INTO shop.notes SELECT seq, CONCAT('note ', seq) FROM seq_1_to_20000");
+    const messages: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void messages.push(String((JSON.parse(line) as { msg: string }).msg)) });
+    const ferry = new Ferry({ config: sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, cutover: { mode: 'manual' }, verify: { maxPendingKeys: 1000 } }), logger });
+    const running = ferry.run();
+    running.catch(() => undefined);
+    await waitFor(() => ferry.phase === 'cutover', 90_000, 'the cutover');
+    // Held: the background compares nothing more; 5,000 changed rows overflow the 1,000 keys.
+    assert.equal((await fetch(`${ferry.httpUrl}/pause`, { method: 'POST' })).status, 200);
+    const before = await rowsVerifiedMetric(ferry, 'shop.notes');
+    await source.query("UPDATE shop.notes SET body = CONCAT('changed ', id) WHERE id BETWEEN 5001 AND 10000");
+    await waitFor(async () => {
+      const [rows] = (await target.query('SELECT body FROM shop.notes WHERE id = 10000')) as unknown as [{ body: string }[]];
+      return rows[0]?.body === 'changed 10000';
+    }, 10_000, 'the changes on the target');
+    await waitFor(() => messages.some((message) => /more changed rows to compare again than verify\.maxPendingKeys/.test(message)), 10_000, 'the overflow said');
+    // The changed rows are now ranges: what is remembered is at least the 5,000 rows, as ranges.
+    await waitFor(() => (verification(ferry, 'shop.notes')?.pendingRows ?? 0) >= 5000, 10_000, 'the ranges remembered');
+    await target.query("UPDATE shop.notes SET body = 'changed on the target' WHERE id = 7777");
+    assert.equal(ferry.confirmCutover().confirmed, true);
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof VerificationError, `expected VerificationError, got ${String(error)}`);
+      assert.match(error.message, /shop\.notes: 0 missing on target, 0 only on target, 1 different \(rows id=7777 \(different\)\)/, `the verification error: ${error.message}`);
+      return true;
+    });
+    assert.equal(messages.filter((message) => /more changed rows to compare again than verify\.maxPendingKeys/.test(message)).length, 1, 'said once');
+    // Compared again as ranges, not the whole table again: between the 5,000 rows and a few units more.
+    const compared = (await rowsVerifiedMetric(ferry, 'shop.notes')) - before;
+    assert.ok(compared >= 5000 && compared < 20_000, `compared ${compared} rows of notes again`);
   });
 
   it('resumes with its verification progress: what was verified is not verified again, and nothing is skipped', { timeout: 120_000 }, async () => {
