@@ -1,6 +1,8 @@
 // `npm run bench -- copy`: copies a 1,000,000-row sysbench-shaped table set between two sandbox
 // servers with tideferry (both write paths) and with `mariadb-dump --single-transaction |
 // mariadb`, alternating, in the same run on the same servers, and reports rows/s and ratios.
+// The LOAD DATA path runs twice: without verification (the copy alone), and with the default
+// verification while copying (the whole run, every row compared, what a user gets).
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,13 +41,13 @@ async function dumpAndLoad(sandbox: Sandbox): Promise<void> {
   await shell(`${dumpCommand} | ${loadCommand}`, {});
 }
 
-async function tideferry(sandbox: Sandbox, writeMethod: 'insert' | 'load-data'): Promise<void> {
+async function tideferry(sandbox: Sandbox, writeMethod: 'insert' | 'load-data', verify = false): Promise<void> {
   const config = parseConfig({
     source: sandbox.source.endpoint,
     target: sandbox.target.endpoint,
     databases: [SYSBENCH_DATABASE],
     copy: { writeMethod, concurrency: 4 },
-    verify: { enabled: false },
+    verify: { enabled: verify },
     stateFile: join(mkdtempSync(join(tmpdir(), 'tf-bench-')), 'state.json'),
     http: { enabled: false },
   });
@@ -68,6 +70,7 @@ export async function benchCopy(options: CopyBenchOptions): Promise<void> {
       'mariadb-dump | mariadb': () => dumpAndLoad(sandbox),
       'tideferry (LOAD DATA)': () => tideferry(sandbox, 'load-data'),
       'tideferry (INSERT)': () => tideferry(sandbox, 'insert'),
+      'tideferry (LOAD DATA), verified while copying': () => tideferry(sandbox, 'load-data', true),
     };
     const seconds = new Map<string, number[]>(Object.keys(methods).map((name) => [name, []]));
     for (let round = 1; round <= options.rounds; round++) {

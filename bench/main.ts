@@ -155,8 +155,9 @@ program
   .option('--tables <n>', 'tables', '4')
   .option('--concurrency <list>', 'worker counts', '1,2,4')
   .option('--rounds <n>', 'rounds (best taken)', '3')
-  .action((options: { rows: string; tables: string; concurrency: string; rounds: string }) =>
-    benchVerify({ rows: Number(options.rows), tables: Number(options.tables), concurrency: list(options.concurrency), rounds: Number(options.rounds) }),
+  .option('--schema-tables <n>', 'tables for the timing of one schema check', '200')
+  .action((options: { rows: string; tables: string; concurrency: string; rounds: string; schemaTables: string }) =>
+    benchVerify({ rows: Number(options.rows), tables: Number(options.tables), concurrency: list(options.concurrency), rounds: Number(options.rounds), schemaTables: Number(options.schemaTables) }),
   );
 
 await program.parseAsync(process.argv);

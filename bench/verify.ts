@@ -3,13 +3,17 @@
 // builds both). CHECKSUM TABLE says only whether a table differs; tideferry verify compares each
 // row by a hash of its bytes and names the rows that differ. Both are timed on each server alone
 // and on both at once (as `tideferry verify` reads them), and tideferry verify with 1, 2 and 4
-// workers.
+// workers. Then the cost of one schema check of the run's schema watch (verify/schema-watch.ts:
+// every selected table's shape, both servers) over `schemaTables` tables of 12 columns.
 import type { Connection } from 'mysql2/promise';
 import { readTableSchema } from '../src/db/introspect.js';
 import type { TableSchema } from '../src/db/schema.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { createSysbenchTables, SYSBENCH_DATABASE } from '../src/sandbox/sysbench.js';
 import { verifyAll } from '../src/verify/full.js';
+import { SchemaWatch } from '../src/verify/schema-watch.js';
+import { silentLogger } from '../src/log.js';
+import type { TableRef } from '../src/db/schema.js';
 import { writeResults, type Record as ResultRecord } from './report.js';
 
 export interface VerifyBenchOptions {
@@ -17,6 +21,27 @@ export interface VerifyBenchOptions {
   readonly tables: number;
   readonly concurrency: readonly number[];
   readonly rounds: number;
+  /** Tables for the schema-check timing. */
+  readonly schemaTables: number;
+}
+
+const SCHEMA_DATABASE = 'tf_schema_bench';
+
+/** `count` tables of 12 columns (several types, a collation, a generated column, a unique key) on the connection's server. */
+async function createSchemaTables(connection: Connection, count: number): Promise<TableRef[]> {
+  await connection.query(`DROP DATABASE IF EXISTS ${SCHEMA_DATABASE}`);
+  await connection.query(`CREATE DATABASE ${SCHEMA_DATABASE}`);
+  const tables: TableRef[] = [];
+  for (let index = 1; index <= count; index++) {
+    const name = `t${index}`;
+    await connection.query(
+      `CREATE TABLE ${SCHEMA_DATABASE}.${name} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, tenant INT NOT NULL, code VARCHAR(32) COLLATE utf8mb4_bin NOT NULL, ` +
+        `name VARCHAR(200) NOT NULL, note TEXT, amount DECIMAL(12,2) NOT NULL DEFAULT 0, kind ENUM('a','b','c') NOT NULL, flags SET('x','y') NOT NULL, ` +
+        `created DATETIME(6) NOT NULL, payload BLOB, doc JSON, code_upper VARCHAR(32) AS (UPPER(code)) STORED, UNIQUE KEY (tenant, code)) ENGINE=InnoDB`,
+    );
+    tables.push({ database: SCHEMA_DATABASE, name });
+  }
+  return tables;
 }
 
 const seconds = async (work: () => Promise<unknown>): Promise<number> => {
@@ -53,9 +78,22 @@ export async function benchVerify(options: VerifyBenchOptions): Promise<void> {
         }));
       }
     }
+    const records: ResultRecord[] = [...timings].map(([method, values]) => ({ method, 'best s': best(values), 'rows/s': Math.round((perTable * options.tables) / Math.min(...values)) }));
+
+    process.stdout.write(`creating ${options.schemaTables} tables for the schema check on source and target…\n`);
+    const schemaTables = (await Promise.all([createSchemaTables(source, options.schemaTables), createSchemaTables(target, options.schemaTables)]))[0];
     await source.end();
     await target.end();
-    const records: ResultRecord[] = [...timings].map(([method, values]) => ({ method, 'best s': best(values), 'rows/s': Math.round((perTable * options.tables) / Math.min(...values)) }));
+    const empty = new Map();
+    const watch = new SchemaWatch({ source: sandbox.source.endpoint, target: sandbox.target.endpoint, tables: schemaTables, baseline: { source: empty, target: empty }, intervalSeconds: 0, logger: silentLogger() });
+    const checks: number[] = [];
+    try {
+      for (let round = 0; round < Math.max(5, options.rounds); round++) checks.push(await seconds(() => watch.check()));
+    } finally {
+      await watch.stop();
+    }
+    const sorted = [...checks].sort((a, b) => a - b);
+    records.push({ method: `schema check, ${options.schemaTables} tables, both servers (median of ${checks.length}; the watch runs one every verify.schemaIntervalSeconds)`, 'best s': Number(sorted[Math.floor(sorted.length / 2)]!.toFixed(4)), 'rows/s': '—' });
     writeResults('verify', records, `# npm run bench -- verify\n\n${perTable * options.tables} rows in ${options.tables} sysbench tables, identical on both servers, best of ${options.rounds} rounds.`);
   } finally {
     await sandbox.stop();
