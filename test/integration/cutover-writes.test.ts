@@ -11,7 +11,7 @@ import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import type { MigrationState } from '../../src/state/tracker.js';
-import { dumpTable, sandboxConfig, testLogger } from './helpers.js';
+import { dumpTable, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,13 +35,6 @@ class PrivilegedWriter {
   }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
-}
 
 describe('cutover proves the writers stopped', () => {
   let sandbox: Sandbox;
@@ -105,7 +98,7 @@ describe('cutover proves the writers stopped', () => {
     const ferry = new Ferry({ config, logger: testLogger() });
     const running = ferry.run();
     running.catch(() => undefined);
-    await waitFor(() => ferry.phase === 'verify' || ferry.phase === 'failed' || ferry.phase === 'done', 'verification');
+    await waitFor(() => ferry.phase === 'verify' || ferry.phase === 'failed' || ferry.phase === 'done', 120_000, 'verification', 1);
     assert.equal(ferry.phase, 'verify');
     writer = new PrivilegedWriter(writerConnection, 'UPDATE shop.customers SET balance = balance + 1 WHERE id = 7');
     await assertFailsWithWritesContinued(running, config.stateFile);
@@ -126,11 +119,11 @@ describe('cutover proves the writers stopped', () => {
     const ferry = new Ferry({ config, logger: testLogger() });
     const running = ferry.run();
     running.catch(() => undefined);
-    await waitFor(() => ferry.phase === 'copy' && ferry.httpUrl !== undefined, 'the copy');
+    await waitFor(() => ferry.phase === 'copy' && ferry.httpUrl !== undefined, 120_000, 'the copy', 1);
     const early = await fetch(`${ferry.httpUrl}/cutover`, { method: 'POST' });
     assert.equal(early.status, 409);
     assert.match(((await early.json()) as { error: string }).error, /not waiting for a manual cutover yet \(phase copy\)/);
-    await waitFor(() => ferry.phase === 'cutover', 'cutover');
+    await waitFor(() => ferry.phase === 'cutover', 120_000, 'cutover', 1);
     await sleep(300);
     assert.equal(ferry.phase, 'cutover', 'the early confirmation did not count: it waits');
     const confirmed = await fetch(`${ferry.httpUrl}/cutover`, { method: 'POST' });
@@ -144,7 +137,7 @@ describe('cutover proves the writers stopped', () => {
     const ferry = new Ferry({ config, logger: testLogger() });
     const running = ferry.run();
     running.catch(() => undefined);
-    await waitFor(() => ferry.phase === 'cutover', 'cutover');
+    await waitFor(() => ferry.phase === 'cutover', 120_000, 'cutover', 1);
     await sleep(100);
     ferry.cancel('test stops the run');
     await assert.rejects(running, (error: unknown) => {
@@ -157,7 +150,7 @@ describe('cutover proves the writers stopped', () => {
     const resumed = new Ferry({ config, logger: testLogger(), resume: true });
     const finishing = resumed.run();
     finishing.catch(() => undefined);
-    await waitFor(() => resumed.phase === 'cutover', 'the resumed cutover');
+    await waitFor(() => resumed.phase === 'cutover', 120_000, 'the resumed cutover', 1);
     await sleep(100);
     assert.equal((await fetch(`${resumed.httpUrl}/cutover`, { method: 'POST' })).status, 202);
     await finishing;

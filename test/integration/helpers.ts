@@ -1,10 +1,13 @@
-// Shared by the integration tests: sandbox configs and full-row comparison.
+// Shared by the integration tests: sandbox configs, the sample database reset, waiting, and
+// full-row comparison.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunIdentity } from '../../src/state/identity.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
+import type { Connection } from 'mysql2/promise';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { createSampleDatabase } from '../../src/sandbox/sample.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 
 /** Silent, unless TIDEFERRY_TEST_LOG=debug|info is set to watch a test's run. */
@@ -24,6 +27,22 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Record<string, unknow
 }
 
 export { dumpTable } from '../../src/sandbox/compare.js';
+
+/** A fresh sample database (`shop`) on the source, none on the target, the source writable. */
+export async function resetSampleDatabase(source: Connection, target: Connection): Promise<void> {
+  await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
+  await target.query('DROP DATABASE IF EXISTS shop');
+  await createSampleDatabase(source);
+}
+
+/** Polls `condition` every `pollMs` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, pollMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
 
 /** A run identity for tests that build a state by hand (no resume checks it). */
 export const TEST_IDENTITY: RunIdentity = {

@@ -12,18 +12,11 @@ import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WriteLoad } from '../../src/sandbox/load.js';
 import { LatencyProxy } from '../../src/sandbox/proxy.js';
-import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
-import { dumpTable, sandboxConfig, testLogger } from './helpers.js';
+import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
+import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 // Small fixed copy batches make the copy slow enough that the load interleaves with it.
 const SLOW_COPY = { batchRows: 300, adaptive: false, concurrency: 2 };
@@ -45,9 +38,7 @@ describe('live migration under write load', () => {
     await sandbox?.stop();
   });
   beforeEach(async () => {
-    await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
-    await target.query('DROP DATABASE IF EXISTS shop');
-    await createSampleDatabase(source);
+    await resetSampleDatabase(source, target);
     load = new WriteLoad(sandbox.source, { ratePerSecond: 0, connections: 3, seed: Date.now() % 100_000 });
     await load.start();
   });

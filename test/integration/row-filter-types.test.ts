@@ -18,7 +18,7 @@ import { verifyTables } from '../../src/verify/checksum.js';
 import { seededRandom } from '../../src/sandbox/random.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { SandboxServer } from '../../src/sandbox/server.js';
-import { sandboxConfig, testLogger } from './helpers.js';
+import { sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 const DATABASE = 'filters';
 const ROWS = 2500;
@@ -27,13 +27,6 @@ const LOAD_SECONDS = 4;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Table → filter. Each one failed in replay when images were judged as untyped literals. */
 const FILTERS: Readonly<Record<string, string>> = {

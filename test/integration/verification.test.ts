@@ -13,20 +13,12 @@ import { SchemaChangedError, VerificationError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WriteLoad } from '../../src/sandbox/load.js';
-import { createSampleDatabase, SAMPLE_TABLES } from '../../src/sandbox/sample.js';
+import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import type { MigrationState } from '../../src/state/tracker.js';
 import type { TableVerificationStatus } from '../../src/verify/inline.js';
-import { dumpTable, sandboxConfig, testLogger } from './helpers.js';
+import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const verification = (ferry: Ferry, table: string): TableVerificationStatus | undefined =>
   (ferry.status().tables as Record<string, { verification?: TableVerificationStatus } | undefined>)[table]?.verification;
@@ -57,9 +49,7 @@ describe('verification while copying', () => {
     await sandbox?.stop();
   });
   beforeEach(async () => {
-    await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
-    await target.query('DROP DATABASE IF EXISTS shop');
-    await createSampleDatabase(source);
+    await resetSampleDatabase(source, target);
   });
   afterEach(async () => {
     await load?.stop().catch(() => undefined);
