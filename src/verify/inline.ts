@@ -315,18 +315,27 @@ export class InlineVerifier {
    * binlog lag over its target, a saturated binlog side, replica lag; in the lag's middle band,
    * until no copy batch is in flight). It passes the gate without keeping the batch's place
    * (batchDone at once): its reads weigh little beside a copy batch's writes, and a comparison
-   * stuck on a locked target table must not hold the copy back.
+   * stuck on a locked target table must not hold the copy back. While more keys are remembered
+   * than the limit, it does not wait but yields (YieldToCollapse), so that the keys can become
+   * ranges whatever holds the copy.
    */
   private async admit(paced: boolean, signal: AbortSignal): Promise<void> {
     const gate = this.gate;
     if (!paced || !gate) return;
-    const overflow = this.overflow.signal;
-    try {
-      await gate.wait(AbortSignal.any([signal, overflow]));
-    } finally {
-      gate.batchDone?.();
+    for (;;) {
+      if (this.overflow.signal.aborted) {
+        if (this.pending.totalKeys > this.options.maxPendingKeys) throw new YieldToCollapse('too many changed keys: the keys go into ranges first');
+        // Back under the limit (re-checks forgot keys meanwhile): wait at the gate as usual.
+        this.overflow = new AbortController();
+      }
+      const overflow = this.overflow.signal;
+      try {
+        await gate.wait(AbortSignal.any([signal, overflow]));
+      } finally {
+        gate.batchDone?.();
+      }
+      if (!overflow.aborted || signal.aborted) return;
     }
-    if (overflow.aborted && !signal.aborted) throw new YieldToCollapse('too many changed keys: the keys go into ranges first');
   }
 
   private remember(key: string, table: TableSchema, differences: readonly RowDifference[]): void {
@@ -457,7 +466,6 @@ export class InlineVerifier {
       this.overflowLogged = true;
     } finally {
       this.collapsing = false;
-      if (this.pending.totalKeys <= this.options.maxPendingKeys && this.overflow.signal.aborted) this.overflow = new AbortController();
     }
   }
 
