@@ -287,66 +287,71 @@ export class Ferry {
       binlogLagSeconds: () => replication.lagSeconds(),
       binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
     });
-    verification.start(this.gate, signal);
-    const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
+    // The replica lag is read until the run ends: verification in the background passes the
+    // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
     try {
-      const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
-      const copier = new RowCopier({
-        source: this.source,
-        writer,
-        tables: this.tables,
-        rowFilters,
-        concurrency: config.copy.concurrency,
-        lockingRead: config.copy.lockingRead,
-        state,
-        gate: this.gate,
-        sizerFor: () => (config.copy.adaptive ? new CopyBatchSizer({ initial: config.copy.batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(config.copy.batchRows)),
-        logger,
-        onBatch: (batch) => {
-          this.stats.copyBatch(batch);
-          this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
-          this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
-          this.metrics.copyBatchSeconds.observe(batch.writeSeconds);
-          verification.wake();
-        },
-      });
-      await guard(copier.run(signal));
+      verification.start(this.gate, signal);
+      const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
+      try {
+        const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
+        const copier = new RowCopier({
+          source: this.source,
+          writer,
+          tables: this.tables,
+          rowFilters,
+          concurrency: config.copy.concurrency,
+          lockingRead: config.copy.lockingRead,
+          state,
+          gate: this.gate,
+          sizerFor: () => (config.copy.adaptive ? new CopyBatchSizer({ initial: config.copy.batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(config.copy.batchRows)),
+          logger,
+          onBatch: (batch) => {
+            this.stats.copyBatch(batch);
+            this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
+            this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
+            this.metrics.copyBatchSeconds.observe(batch.writeSeconds);
+            verification.wake();
+          },
+        });
+        await guard(copier.run(signal));
+      } finally {
+        await pool.end().catch(() => undefined);
+      }
+      this.stats.copyFinished();
+      logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
+
+      this.enterPhase('catch-up');
+      while (!replication.caughtUp(config.cutover.maxLagSeconds) || !verification.ready) {
+        signal.throwIfAborted();
+        await guard(sleep(100));
+      }
+
+      this.enterPhase('cutover');
+      try {
+        const outcome = await runCutover({
+          writerStop: this.writerStop,
+          replication,
+          sourceAdmin,
+          tables: this.tables,
+          verify: verification.atCutover,
+          state,
+          flushState: run.flushState,
+          guard,
+          signal,
+          logger,
+          alreadyStopped: run.alreadyStopped,
+          onPhase: (phase) => this.enterPhase(phase),
+        });
+        this.stats.cutover({ ...outcome, mode: this.writerStop.mode });
+        this.metrics.cutoverDowntimeSeconds.set(outcome.downtimeSeconds);
+        this.metrics.cutoverDrainSeconds.set(outcome.drainSeconds);
+        this.metrics.cutoverVerifySeconds.set(outcome.verifySeconds);
+        this.metrics.cutoverRowsReverified.set(outcome.verify?.rowsChecked ?? 0);
+      } finally {
+        await replication.stop();
+      }
     } finally {
-      await pool.end().catch(() => undefined);
       await lagSource?.close();
-    }
-    this.stats.copyFinished();
-    logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
-
-    this.enterPhase('catch-up');
-    while (!replication.caughtUp(config.cutover.maxLagSeconds) || !verification.ready) {
-      signal.throwIfAborted();
-      await guard(sleep(100));
-    }
-
-    this.enterPhase('cutover');
-    try {
-      const outcome = await runCutover({
-        writerStop: this.writerStop,
-        replication,
-        sourceAdmin,
-        tables: this.tables,
-        verify: verification.atCutover,
-        state,
-        flushState: run.flushState,
-        guard,
-        signal,
-        logger,
-        alreadyStopped: run.alreadyStopped,
-        onPhase: (phase) => this.enterPhase(phase),
-      });
-      this.stats.cutover({ ...outcome, mode: this.writerStop.mode });
-      this.metrics.cutoverDowntimeSeconds.set(outcome.downtimeSeconds);
-      this.metrics.cutoverDrainSeconds.set(outcome.drainSeconds);
-      this.metrics.cutoverVerifySeconds.set(outcome.verifySeconds);
-      this.metrics.cutoverRowsReverified.set(outcome.verify?.rowsChecked ?? 0);
-    } finally {
-      await replication.stop();
     }
   }
 }
