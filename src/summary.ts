@@ -155,6 +155,6 @@ export function formatSummary(summary: RunSummary): string {
     const verify = summary.cutoverVerifySeconds === undefined ? 'no verification' : `verify ${fixed(summary.cutoverVerifySeconds, 3)} s (${summary.rowsReverified ?? 0} rows compared again)`;
     lines.push(`cutover (${summary.cutoverMode})  downtime ${fixed(summary.downtimeSeconds, 3)} s: drain ${fixed(summary.drainSeconds, 3)} s, ${verify}, the rest ${fixed(summary.cutoverOtherSeconds, 3)} s`);
   }
-  if (summary.verifiedRows !== undefined) lines.push(`verified           ${summary.verifiedRows} rows identical on source and target (compared while copying, again after changes, and at cutover)`);
+  if (summary.verifiedRows !== undefined) lines.push(`verified           every row identical on source and target (${summary.verifiedRows} row comparisons: while copying, again after changes, and at cutover)`);
   return lines.join('\n');
 }

@@ -434,7 +434,10 @@ export class InlineVerifier {
       last: { startedAt, seconds: (now - startedAt) / 1000 },
       sinceComplete: startedAt >= (this.completedAt.get(key) ?? Infinity) ? recheck.sinceComplete + 1 : 0,
     });
-    return { rows, differences };
+    // A row can be in a key and a range, or in two ranges that share a unit (two collapses of
+    // the same table): it differs once.
+    const unique = new Map(differences.map((difference) => [keyLiteral(table, difference.key), difference]));
+    return { rows, differences: [...unique.values()] };
   }
 
   /** Too many keys remembered: the largest table's keys become the ranges (units) that hold them. */

@@ -148,35 +148,43 @@ describe('verification while copying', () => {
     assert.equal(note.body, 'changed after its range was verified');
   });
 
-  it('past verify.maxPendingKeys remembers key ranges, says so once, and still names a row tampered with inside them', { timeout: 120_000 }, async () => {
+  it('past verify.maxPendingKeys remembers key ranges, says so once, and names a row tampered with inside them once', { timeout: 120_000 }, async () => {
     await source.query('CREATE TABLE shop.notes (id INT NOT NULL PRIMARY KEY, body VARCHAR(100) NOT NULL) ENGINE=InnoDB');
     await source.query("INSERT INTO shop.notes SELECT seq, CONCAT('note ', seq) FROM seq_1_to_20000");
     const messages: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void messages.push(String((JSON.parse(line) as { msg: string }).msg)) });
-    const ferry = new Ferry({ config: sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, cutover: { mode: 'manual' }, verify: { maxPendingKeys: 1000 } }), logger });
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void messages.push(String((JSON.parse(line) as { msg: string }).msg)) });
+    const overflows = () => messages.filter((message) => /more changed rows to compare again than verify\.maxPendingKeys|changed keys turned into key ranges/.test(message)).length;
+    // Copy batches of 3,000 rows: the verified units of notes end at 3000, 6000, 9000, …
+    const config = sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, cutover: { mode: 'manual' }, copy: { batchRows: 3000, adaptive: false }, verify: { maxPendingKeys: 1000 } });
+    const ferry = new Ferry({ config, logger });
     const running = ferry.run();
     running.catch(() => undefined);
     await waitFor(() => ferry.phase === 'cutover', 90_000, 'the cutover');
-    // Held: the background compares nothing more; 5,000 changed rows overflow the 1,000 keys.
+    // Held: the background compares nothing more; each change of 2,000+ rows overflows the 1,000 keys.
     assert.equal((await fetch(`${ferry.httpUrl}/pause`, { method: 'POST' })).status, 200);
     const before = await rowsVerifiedMetric(ferry, 'shop.notes');
-    await source.query("UPDATE shop.notes SET body = CONCAT('changed ', id) WHERE id BETWEEN 5001 AND 10000");
-    await waitFor(async () => {
-      const [rows] = (await target.query('SELECT body FROM shop.notes WHERE id = 10000')) as unknown as [{ body: string }[]];
-      return rows[0]?.body === 'changed 10000';
-    }, 10_000, 'the changes on the target');
-    await waitFor(() => messages.some((message) => /more changed rows to compare again than verify\.maxPendingKeys/.test(message)), 10_000, 'the overflow said');
-    // The changed rows are now ranges: what is remembered is at least the 5,000 rows, as ranges.
+    const change = async (from: number, to: number) => {
+      await source.query(`UPDATE shop.notes SET body = CONCAT('changed ', id) WHERE id BETWEEN ${from} AND ${to}`);
+      await waitFor(async () => {
+        const [rows] = (await target.query('SELECT body FROM shop.notes WHERE id = ?', [to])) as unknown as [{ body: string }[]];
+        return rows[0]?.body === `changed ${to}`;
+      }, 10_000, `the change of ${from}–${to} on the target`);
+    };
+    // Two collapses, whose ranges share the unit (6000, 9000].
+    await change(5001, 7000);
+    await waitFor(() => overflows() >= 1, 10_000, 'the first overflow');
+    await change(7001, 10000);
+    await waitFor(() => overflows() >= 2, 10_000, 'the second overflow');
     await waitFor(() => (verification(ferry, 'shop.notes')?.pendingRows ?? 0) >= 5000, 10_000, 'the ranges remembered');
-    await target.query("UPDATE shop.notes SET body = 'changed on the target' WHERE id = 7777");
+    await target.query("UPDATE shop.notes SET body = 'changed on the target' WHERE id = 7001");
     assert.equal(ferry.confirmCutover().confirmed, true);
     await assert.rejects(running, (error: unknown) => {
       assert.ok(error instanceof VerificationError, `expected VerificationError, got ${String(error)}`);
-      assert.match(error.message, /shop\.notes: 0 missing on target, 0 only on target, 1 different \(rows id=7777 \(different\)\)/, `the verification error: ${error.message}`);
+      assert.match(error.message, /shop\.notes: 0 missing on target, 0 only on target, 1 different \(rows id=7001 \(different\)\)/, `the verification error: ${error.message}`);
       return true;
     });
     assert.equal(messages.filter((message) => /more changed rows to compare again than verify\.maxPendingKeys/.test(message)).length, 1, 'said once');
-    // Compared again as ranges, not the whole table again: between the 5,000 rows and a few units more.
+    // Compared again as ranges of units, not the whole table: at least the 5,000 rows, less than the 20,000.
     const compared = (await rowsVerifiedMetric(ferry, 'shop.notes')) - before;
     assert.ok(compared >= 5000 && compared < 20_000, `compared ${compared} rows of notes again`);
   });
