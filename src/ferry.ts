@@ -137,7 +137,7 @@ export class Ferry {
       const progress = saved && tableProgress({ ...saved, estimatedRows: this.estimatedRows.get(key), rowsPerSecond: this.copyRate.rowsPerSecond(key) });
       return { key, saved, progress };
     });
-    const copy = tables.every((table) => table.progress) ? totalProgress(tables.map((table) => table.progress!), this.copyRate.rowsPerSecond()) : undefined;
+    const copy = tables.length > 0 && tables.every((table) => table.progress) ? totalProgress(tables.map((table) => table.progress!), this.copyRate.rowsPerSecond()) : undefined;
     return {
       phase: this.phase,
       source: describeEndpoint(this.source),
@@ -230,7 +230,8 @@ export class Ferry {
       }
       this.enterPhase('done');
       const summary = this.stats.summary(this.tuning(), this.replication?.adaptive?.saturatedBatches ?? 0);
-      logger.info(summary, 'migration complete');
+      // Nested: a terminal's pretty line leaves it to the summary the CLI prints; JSON lines carry it whole.
+      logger.info({ summary }, 'migration complete');
       return summary;
     } catch (error) {
       const phase = this.phase;
