@@ -32,13 +32,13 @@ export class CopyRate {
     this.batches.set(table, batches);
   }
 
-  /** Of one table, or of all (no table). Undefined until that copy has run a second: a rate over less says nothing. */
+  /** Of one table, or of all (no table). Undefined until that copy has run half a second: a rate over less is noise. */
   rowsPerSecond(table: string | typeof ALL = ALL): number | undefined {
     const firstAt = this.firstAt.get(table);
     if (firstAt === undefined) return undefined;
     const now = this.now();
     const span = Math.min(RATE_WINDOW_SECONDS, now - firstAt);
-    if (span < 1) return undefined;
+    if (span < 0.5) return undefined;
     const rows = (this.batches.get(table) ?? []).filter((batch) => batch.at > now - span).reduce((sum, batch) => sum + batch.rows, 0);
     return rows / span;
   }

@@ -122,7 +122,9 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       await waitFor(async () => (await rowsShown(page)) > held, 20_000, 'the rows copied to grow after resume', 100);
 
       if (process.env.TIDEFERRY_SCREENSHOT) {
-        await sleep(1_500); // a rate over a few seconds of copying
+        // Mid-copy, with a table in progress showing its own rate.
+        const rates = page.locator('tr[data-table] td:nth-child(5)');
+        await waitFor(async () => (await rates.allTextContents()).some((text) => /^[\d,]+$/.test(text)), 10_000, 'a table rate on the page', 100).catch(() => undefined);
         await page.screenshot({ path: process.env.TIDEFERRY_SCREENSHOT, fullPage: true });
       }
 
