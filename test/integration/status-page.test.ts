@@ -2,7 +2,8 @@
 // during a real migration under a write load: the rows copied move; Pause holds the copy (the
 // count stands still, the page says it is paused) and Resume lets it go on; Confirm cutover is
 // refused with the engine's reason while the run copies, and accepted once it waits for it. The
-// page shows no password. At the end every row of source and target is compared.
+// page shows no password, and a table named with markup as text. At the end every row of source
+// and target is compared.
 //
 // TIDEFERRY_SCREENSHOT=docs/status-page.png saves a screenshot of the page mid-copy.
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WriteLoad } from '../../src/sandbox/load.js';
+import { quoteIdentifier } from '../../src/db/sql.js';
 import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
@@ -33,6 +35,8 @@ function findChromium(): string | undefined {
 }
 
 const chromiumPath = findChromium();
+const MARKUP_TABLE = '<img src=x onerror="window.injected=1">';
+const TABLES = [...SAMPLE_TABLES, MARKUP_TABLE];
 
 /** POST with an Origin header, as a page of another site would send it. */
 function postFrom(origin: string, url: string): Promise<number> {
@@ -57,6 +61,9 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
     source = await sandbox.source.connect();
     target = await sandbox.target.connect();
     await resetSampleDatabase(source, target);
+    // A table whose name is markup: the page shows it as text, and nothing of it runs.
+    await source.query(`CREATE TABLE shop.${quoteIdentifier(MARKUP_TABLE)} (id INT PRIMARY KEY, note VARCHAR(20))`);
+    await source.query(`INSERT INTO shop.${quoteIdentifier(MARKUP_TABLE)} VALUES (1, '<b>one</b>'), (2, 'two')`);
   });
   after(async () => {
     await browser?.close();
@@ -96,7 +103,10 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       const first = await rowsShown(page);
       await waitFor(async () => (await rowsShown(page)) > first, 10_000, 'the rows copied to grow on the page', 100);
       assert.equal(await page.locator('#phase').textContent(), 'copy');
-      assert.equal(await page.locator('tr[data-table]').count(), SAMPLE_TABLES.length, 'one row per table');
+      assert.equal(await page.locator('tr[data-table]').count(), TABLES.length, 'one row per table');
+      assert.equal(await page.locator(`tr[data-table="shop.${MARKUP_TABLE.replace(/"/g, '\\"')}"] td:first-child`).textContent(), `shop.${MARKUP_TABLE}`);
+      assert.equal(await page.locator('#tables img').count(), 0, 'a table name is text, not markup');
+      assert.equal(await page.evaluate(() => (globalThis as { injected?: number }).injected), undefined);
       assert.ok(Number((await page.locator('#copy-total').textContent())?.replace(/,/g, '')) > 0, 'an estimated total is shown');
 
       // Confirm cutover while copying: refused, and the page says why.
@@ -137,7 +147,7 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       // The run waits for the operator: stop the writers, confirm on the page.
       await waitFor(async () => (await page.locator('#phase').textContent()) === 'cutover', 120_000, 'the cutover phase on the page', 200);
       const verified = await page.locator('tr[data-table] td:nth-child(9)').allTextContents();
-      assert.deepEqual(verified.map((cell) => cell.slice(0, 3)), SAMPLE_TABLES.map(() => 'yes'), 'every table shown verified');
+      assert.deepEqual(verified.map((cell) => cell.slice(0, 3)), TABLES.map(() => 'yes'), 'every table shown verified');
       await load.stop();
       await page.click('#button-cutover');
       await waitFor(async () => /202/.test((await page.locator('#answer').textContent()) ?? ''), 5_000, 'the accepted cutover on the page', 50);
@@ -152,6 +162,6 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       await browser?.close();
       browser = undefined;
     }
-    for (const table of SAMPLE_TABLES) assert.deepEqual(await dumpTable(target, 'shop', table), await dumpTable(source, 'shop', table), `${table}: rows differ`);
+    for (const table of TABLES) assert.deepEqual(await dumpTable(target, 'shop', table), await dumpTable(source, 'shop', table), `${table}: rows differ`);
   });
 });
