@@ -27,6 +27,10 @@ function loggerFor(config: Config | undefined, options: GlobalOptions, write?: (
 
 const logFormat = (config: Config | undefined, options: GlobalOptions) => options.logFormat ?? config?.log.format ?? 'pretty';
 
+/** On a terminal, pretty logs scroll above a live progress line; elsewhere (a file, a pipe, JSON logs) only the log lines. */
+const progressLineFor = (config: Config | undefined, options: GlobalOptions) =>
+  process.stderr.isTTY && logFormat(config, options) === 'pretty' ? new TerminalProgress(process.stderr) : undefined;
+
 const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
 
@@ -60,9 +64,7 @@ function onStopSignals(logger: Logger, stop: (signal: StopSignal) => void): () =
 
 async function migrate(configPath: string, resume: boolean, options: GlobalOptions): Promise<void> {
   const config = loadConfig(configPath);
-  // On a terminal, pretty logs scroll above a live progress line; elsewhere (a file, a pipe,
-  // JSON logs) only the log lines.
-  const progress = process.stderr.isTTY && logFormat(config, options) === 'pretty' ? new TerminalProgress(process.stderr) : undefined;
+  const progress = progressLineFor(config, options);
   const logger = loggerFor(config, options, progress && ((line) => progress.log(line)));
   const ferry = new Ferry({ config, logger, resume });
   progress?.start(() => ferry.status() as ProgressFigures);
@@ -121,13 +123,19 @@ export function buildProgram(): Command {
     .option('--write-rate <n>', 'write operations per second on the source during the migration', '300')
     .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '3')
     .action(async (options: { writeRate: string; scale: string }) => {
-      const logger = loggerFor(undefined, program.opts());
+      const progress = progressLineFor(undefined, program.opts());
+      const logger = loggerFor(undefined, program.opts(), progress && ((line) => progress.log(line)));
       const stop = new AbortController();
       const removeStopHandlers = onStopSignals(logger, (signal) => stop.abort(new Error(`received ${signal}`)));
       try {
-        const summary = await runDemo({ writeRate: Number(options.writeRate), scale: Number(options.scale), logger, signal: stop.signal });
+        const summary = await runDemo({
+          writeRate: Number(options.writeRate), scale: Number(options.scale), logger, signal: stop.signal,
+          onMigration: (ferry) => progress?.start(() => ferry.status() as ProgressFigures),
+        });
+        progress?.stop();
         process.stdout.write(`\n${formatSummary(summary)}\n`);
       } finally {
+        progress?.stop();
         removeStopHandlers();
       }
     });
