@@ -7,6 +7,7 @@ import { loadConfig, type Config } from './config/load.js';
 import { ConfigError, RunCancelledError, TideferryError, errorMessage } from './errors.js';
 import { Ferry } from './ferry.js';
 import { createLogger, type Logger } from './log.js';
+import { TerminalProgress, type ProgressFigures } from './progress-line.js';
 import { formatSummary } from './summary.js';
 import { verifyConfig } from './verify/command.js';
 import { runDemo } from './demo.js';
@@ -16,12 +17,19 @@ interface GlobalOptions {
   logLevel?: string;
 }
 
-function loggerFor(config: Config | undefined, options: GlobalOptions): Logger {
+function loggerFor(config: Config | undefined, options: GlobalOptions, write?: (line: string) => void): Logger {
   return createLogger({
-    format: options.logFormat ?? config?.log.format ?? 'pretty',
+    format: logFormat(config, options),
     level: options.logLevel ?? config?.log.level ?? 'info',
+    write,
   });
 }
+
+const logFormat = (config: Config | undefined, options: GlobalOptions) => options.logFormat ?? config?.log.format ?? 'pretty';
+
+/** On a terminal, pretty logs scroll above a live progress line; elsewhere (a file, a pipe, JSON logs) only the log lines. */
+const progressLineFor = (config: Config | undefined, options: GlobalOptions) =>
+  process.stderr.isTTY && logFormat(config, options) === 'pretty' ? new TerminalProgress(process.stderr) : undefined;
 
 const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
@@ -56,8 +64,10 @@ function onStopSignals(logger: Logger, stop: (signal: StopSignal) => void): () =
 
 async function migrate(configPath: string, resume: boolean, options: GlobalOptions): Promise<void> {
   const config = loadConfig(configPath);
-  const logger = loggerFor(config, options);
+  const progress = progressLineFor(config, options);
+  const logger = loggerFor(config, options, progress && ((line) => progress.log(line)));
   const ferry = new Ferry({ config, logger, resume });
+  progress?.start(() => ferry.status() as ProgressFigures);
   const removeStopHandlers = onStopSignals(logger, (signal) => ferry.cancel(`received ${signal}`));
   const confirmCutover = () => {
     const answer = ferry.confirmCutover();
@@ -67,8 +77,10 @@ async function migrate(configPath: string, resume: boolean, options: GlobalOptio
   process.on('SIGUSR2', confirmCutover);
   try {
     const summary = await ferry.run();
+    progress?.stop();
     process.stdout.write(`\n${formatSummary(summary)}\n`);
   } finally {
+    progress?.stop();
     removeStopHandlers();
     process.off('SIGUSR2', confirmCutover);
   }
@@ -111,13 +123,19 @@ export function buildProgram(): Command {
     .option('--write-rate <n>', 'write operations per second on the source during the migration', '300')
     .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '3')
     .action(async (options: { writeRate: string; scale: string }) => {
-      const logger = loggerFor(undefined, program.opts());
+      const progress = progressLineFor(undefined, program.opts());
+      const logger = loggerFor(undefined, program.opts(), progress && ((line) => progress.log(line)));
       const stop = new AbortController();
       const removeStopHandlers = onStopSignals(logger, (signal) => stop.abort(new Error(`received ${signal}`)));
       try {
-        const summary = await runDemo({ writeRate: Number(options.writeRate), scale: Number(options.scale), logger, signal: stop.signal });
+        const summary = await runDemo({
+          writeRate: Number(options.writeRate), scale: Number(options.scale), logger, signal: stop.signal,
+          onMigration: (ferry) => progress?.start(() => ferry.status() as ProgressFigures),
+        });
+        progress?.stop();
         process.stdout.write(`\n${formatSummary(summary)}\n`);
       } finally {
+        progress?.stop();
         removeStopHandlers();
       }
     });

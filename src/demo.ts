@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly logger: Logger;
   /** Stops the demo (the CLI's Ctrl-C): the migration stops, the sandbox is removed. */
   readonly signal?: AbortSignal;
+  /** Called when the migration starts, with its ferry (the CLI's progress line reads its status). */
+  readonly onMigration?: (ferry: Ferry) => void;
 }
 
 export async function runDemo(options: DemoOptions): Promise<RunSummary> {
@@ -60,7 +62,9 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary> {
     options.signal?.addEventListener('abort', cancel, { once: true });
     let summary: RunSummary;
     try {
-      summary = await ferry.run();
+      const running = ferry.run();
+      options.onMigration?.(ferry);
+      summary = await running;
     } catch (error) {
       stopped();
       throw error;

@@ -8,8 +8,10 @@ import { describePosition, readSourcePosition } from './binlog/position.js';
 import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
+import { CopyRate, tableProgress, totalProgress } from './copy/progress.js';
 import { createRowWriter } from './copy/writer-choice.js';
 import { connect, createPool, describeEndpoint, type Endpoint } from './db/connection.js';
+import { readEstimatedRows } from './db/estimates.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { tableKey, type TableSchema } from './db/schema.js';
 import { readTableShapes, shapeFingerprint } from './db/shape.js';
@@ -55,6 +57,9 @@ export class Ferry {
   private verification: RunVerification | undefined;
   private tables: readonly TableSchema[] = [];
   private cancelledBecause: string | undefined;
+  private estimatedRows = new Map<string, number>();
+  private readonly copyRate = new CopyRate();
+  private copyPauseAsked = false;
   readonly metrics: Metrics;
 
   constructor(private readonly options: FerryOptions) {
@@ -112,22 +117,38 @@ export class Ferry {
     return answer.confirmed ? answer : { confirmed: false, reason: `${answer.reason} (phase ${this.phase})` };
   }
 
+  /** Holds or lets go the row copy (POST /pause, /resume); asked before the copy starts, it holds it from the start. */
+  pauseCopy(paused: boolean): void {
+    this.copyPauseAsked = paused;
+    if (paused) this.gate?.pause();
+    else this.gate?.resume();
+  }
+
   private enterPhase(phase: Phase): void {
     this.phase = phase;
     this.options.logger.info({ phase }, `phase ${phase}`);
   }
 
+  /** What /status returns (and the status page and the terminal line show): no credentials, endpoints as user@host:port. */
   status(): Record<string, unknown> {
+    const tables = this.tables.map((table) => {
+      const key = tableKey(table);
+      const saved = this.state?.table(key);
+      const progress = saved && tableProgress({ ...saved, estimatedRows: this.estimatedRows.get(key), rowsPerSecond: this.copyRate.rowsPerSecond(key) });
+      return { key, saved, progress };
+    });
+    const copy = tables.length > 0 && tables.every((table) => table.progress) ? totalProgress(tables.map((table) => table.progress!), this.copyRate.rowsPerSecond()) : undefined;
     return {
       phase: this.phase,
       source: describeEndpoint(this.source),
       target: describeEndpoint(this.target),
-      tables: Object.fromEntries(this.tables.map((table) => [tableKey(table), this.state && { ...this.state.table(tableKey(table)), shapes: undefined, verification: this.verification?.status(tableKey(table)) }])),
+      copy,
+      tables: Object.fromEntries(tables.map(({ key, saved, progress }) => [key, saved && { ...saved, shapes: undefined, ...progress, verification: this.verification?.status(key) }])),
       binlogApplied: this.replication ? describePosition(this.replication.appliedPosition) : undefined,
       binlogLagSeconds: this.replication?.lagSeconds(),
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
-      copyPaused: this.gate?.isPaused ?? false,
+      copyPaused: this.gate?.isPaused ?? this.copyPauseAsked,
       writersStopped: this.state?.writersStopped ?? null,
       tuning: this.tuning(),
       keepUp: this.replication?.health(),
@@ -145,8 +166,8 @@ export class Ferry {
       if (config.http.enabled) {
         http = await startHttpServer(config.http.listen, this.metrics.registry, {
           status: () => this.status(),
-          pause: () => this.gate?.pause(),
-          resume: () => this.gate?.resume(),
+          pause: () => this.pauseCopy(true),
+          resume: () => this.pauseCopy(false),
           cutover: () => this.confirmCutover(),
         }, logger);
         const address = http.address();
@@ -165,6 +186,7 @@ export class Ferry {
       const sourceAdmin = await connectTo(this.source, 'source');
       const targetAdmin = await connectTo(this.target, 'target');
       try {
+        this.estimatedRows = await readEstimatedRows(sourceAdmin, this.tables);
         const sourceShapes = await readTableShapes(sourceAdmin, this.tables);
         // The state first: a resume against the wrong servers is refused before anything is written.
         this.state = await openState({
@@ -208,7 +230,8 @@ export class Ferry {
       }
       this.enterPhase('done');
       const summary = this.stats.summary(this.tuning(), this.replication?.adaptive?.saturatedBatches ?? 0);
-      logger.info(summary, 'migration complete');
+      // Nested: a terminal's pretty line leaves it to the summary the CLI prints; JSON lines carry it whole.
+      logger.info({ summary }, 'migration complete');
       return summary;
     } catch (error) {
       const phase = this.phase;
@@ -287,6 +310,7 @@ export class Ferry {
       binlogLagSeconds: () => replication.lagSeconds(),
       binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
     });
+    if (this.copyPauseAsked) this.gate.pause();
     // The replica lag is read until the run ends: verification in the background passes the
     // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
     try {
@@ -307,6 +331,7 @@ export class Ferry {
           logger,
           onBatch: (batch) => {
             this.stats.copyBatch(batch);
+            this.copyRate.add(batch.table, batch.rowsRead);
             this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
             this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
             this.metrics.copyBatchSeconds.observe(batch.writeSeconds);

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
+import { STATUS_PAGE } from './status-page.js';
 
 export interface ControlActions {
   status(): Record<string, unknown>;
@@ -19,34 +20,38 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port: Number(match[3]) };
 }
 
-function statusPage(status: Record<string, unknown>): string {
-  const rows = Object.entries(status)
-    .map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td><pre>${escapeHtml(typeof value === 'string' ? value : JSON.stringify(value, null, 1))}</pre></td></tr>`)
-    .join('');
-  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>tideferry</title>
-<style>body{font:14px system-ui;margin:2em}th{text-align:left;padding-right:1em;vertical-align:top}pre{margin:0}</style>
-<h1>tideferry</h1><table>${rows}</table>
-<p>Control: <code>curl -X POST http://HOST/pause</code>, <code>/resume</code>, <code>/cutover</code> (manual mode). Metrics at <a href="/metrics">/metrics</a>.</p>`;
+/** Whether a request's Origin names the host it was sent to (http, or https behind a proxy). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host;
+  } catch {
+    return false; // "null" (a sandboxed page, a file) or garbage
+  }
 }
-
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 
 export async function startHttpServer(listen: string, registry: Registry, actions: ControlActions, logger: Logger): Promise<Server> {
   const { host, port } = parseListen(listen);
-  const reply = (response: ServerResponse, code: number, body: string, type = 'application/json') => {
-    response.writeHead(code, { 'content-type': type });
+  const reply = (response: ServerResponse, code: number, body: string, type = 'application/json', headers: Record<string, string> = {}) => {
+    response.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
     response.end(body);
   };
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const route = `${request.method} ${(request.url ?? '/').split('?')[0]}`;
     void (async () => {
+      // A page of another site open in the operator's browser could otherwise pause a run or
+      // confirm its cutover: browsers name the page's origin in every cross-origin POST.
+      if (request.method === 'POST' && request.headers.origin !== undefined && !sameOrigin(request.headers.origin, request.headers.host)) {
+        logger.warn({ origin: request.headers.origin, route }, 'control request from another origin refused');
+        return reply(response, 403, JSON.stringify({ error: `refused: a request from the page of another origin (${request.headers.origin})` }));
+      }
       switch (route) {
         case 'GET /metrics':
           return reply(response, 200, await registry.metrics(), registry.contentType);
         case 'GET /status':
           return reply(response, 200, JSON.stringify(actions.status(), null, 2));
         case 'GET /':
-          return reply(response, 200, statusPage(actions.status()), 'text/html; charset=utf-8');
+          return reply(response, 200, STATUS_PAGE.html, 'text/html; charset=utf-8', { 'content-security-policy': STATUS_PAGE.contentSecurityPolicy });
         case 'POST /pause':
           actions.pause();
           logger.info('row copy paused by the control API');

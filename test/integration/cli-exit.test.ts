@@ -5,7 +5,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
@@ -22,9 +22,19 @@ interface Outcome {
   readonly output: string;
 }
 
-/** Runs the CLI; resolves when it exits by itself, rejects (after killing it) if it does not. */
-function runCli(args: readonly string[], onOutput?: (text: string) => void): Promise<Outcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** script(1) runs a command on a pseudo-terminal (util-linux; on every Debian). */
+const scriptCommand = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
+
+/**
+ * Runs the CLI; resolves when it exits by itself, rejects (after killing it) if it does not.
+ * With `terminal`, on a pseudo-terminal (stderr a TTY: the live progress line and its timer).
+ */
+function runCli(args: readonly string[], onOutput?: (text: string) => void, options: { terminal?: boolean } = {}): Promise<Outcome> {
+  const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
+  const quoted = command.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = options.terminal
+    ? spawn(scriptCommand!, ['-qefc', quoted, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -106,6 +116,18 @@ describe('cli exits by itself with a replica configured', () => {
     const verify = await runCli(['verify', config]);
     assert.equal(verify.code, 0, verify.output.slice(-3000));
     assert.match(verify.output, /source and target are identical/);
+  });
+
+  it('on a terminal, shows the live progress line and still exits by itself with 0', { timeout: 120_000, skip: scriptCommand ? false : 'no script(1) to run the CLI on a pseudo-terminal' }, async () => {
+    const { code, output } = await runCli(['run', writeConfig()], undefined, { terminal: true });
+    assert.equal(code, 0, output.slice(-3000));
+    // Redrawn in place (a carriage return and erase-line before each drawing), and under each log line.
+    assert.match(output, /\r\x1b\[2K/);
+    assert.match(output, /[\r\n]copy · \d+% [\d,]+ of ~[\d,]+ rows · /);
+    assert.match(output, /[\r\n](catch-up|cutover|verify|done) · 100% [\d,]+ of ~[\d,]+ rows · lag /);
+    assert.match(output, /migration complete/);
+    assert.match(output, /verified\s+every row identical on source and target/);
+    assert.doesNotMatch(output, /"tuning"|perEventSeconds/, 'the summary is not dumped as JSON');
   });
 
   it('exits non-zero after a failure in preflight (a table without a primary key)', { timeout: 120_000 }, async () => {
