@@ -15,7 +15,9 @@ import { tableKey, type TableSchema } from './db/schema.js';
 import { readTableShapes, shapeFingerprint } from './db/shape.js';
 import { RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
+import { CopyProgress } from './metrics/copy-progress.js';
 import { Metrics } from './metrics/registry.js';
+import { readRowEstimates } from './db/row-estimates.js';
 import { startHttpServer } from './server/http.js';
 import { Checkpointer } from './state/checkpointer.js';
 import { readRunIdentity } from './state/identity.js';
@@ -55,6 +57,9 @@ export class Ferry {
   private verification: RunVerification | undefined;
   private tables: readonly TableSchema[] = [];
   private cancelledBecause: string | undefined;
+  private copyProgress = new CopyProgress(new Map());
+  private checkpointer: Checkpointer | undefined;
+  private lagSource: ReplicaLagSource | undefined;
   readonly metrics: Metrics;
 
   constructor(private readonly options: FerryOptions) {
@@ -81,6 +86,14 @@ export class Ferry {
       },
       verification: () => this.verification?.figures(),
       schemaCheckSeconds: () => this.verification?.schemaCheckSeconds ?? 0,
+      copyProgress: () => this.tables.map((table) => {
+        const copied = this.state?.table(tableKey(table));
+        return this.copyProgress.figures(tableKey(table), copied?.rowsCopied ?? 0, copied?.done ?? false);
+      }),
+      checkpointAgeSeconds: () => this.checkpointer?.ageSeconds,
+      replicaLags: () => this.lagSource?.lastLagSeconds ?? new Map(),
+      replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
+      saturationBound: () => config.binlog.saturationBound,
     });
   }
 
@@ -166,6 +179,7 @@ export class Ferry {
       const targetAdmin = await connectTo(this.target, 'target');
       try {
         const sourceShapes = await readTableShapes(sourceAdmin, this.tables);
+        this.copyProgress = new CopyProgress(await readRowEstimates(sourceAdmin, this.tables));
         // The state first: a resume against the wrong servers is refused before anything is written.
         this.state = await openState({
           path: config.stateFile,
@@ -198,6 +212,7 @@ export class Ferry {
         if (this.verification.enabled) this.stats.verificationOn();
         const saving = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
         checkpointer = saving;
+        this.checkpointer = saving;
         const flushState = () => saving.flush();
         const readOnlyStop = () => new ReadOnlyWriterStop(() => connect(this.source));
         const alreadyStopped = await settleInterruptedCutover({ state: this.state, writerStop: this.writerStop, readOnlyStop, flushState, logger });
@@ -279,6 +294,7 @@ export class Ferry {
     const lagSource = config.throttle.replicas.length
       ? new ReplicaLagSource(config.throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)))
       : undefined;
+    this.lagSource = lagSource;
     this.gate = new ThrottlingCopyGate({
       lagSource,
       maxLagSeconds: config.throttle.maxLagSeconds,
@@ -309,7 +325,9 @@ export class Ferry {
             this.stats.copyBatch(batch);
             this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
             this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
+            this.metrics.bytesCopied.inc({ table: batch.table }, batch.bytesRead);
             this.metrics.copyBatchSeconds.observe(batch.writeSeconds);
+            this.copyProgress.batchCopied(batch.table, batch.rowsRead, batch.readSeconds + batch.writeSeconds, performance.now() / 1000);
             verification.wake();
           },
         });
