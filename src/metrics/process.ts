@@ -3,7 +3,7 @@
 // every run's registry shares the one set. prom-client 15 reads them when scraped; the only
 // thing left running is the event-loop delay monitor (perf_hooks.monitorEventLoopDelay) and
 // the GC observer, neither of which keeps the process alive (every command still exits by
-// itself: test/unit/metrics-names.test.ts checks it).
+// itself: test/unit/metrics/metric-names.test.ts checks it).
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const PROCESS_METRICS_PREFIX = 'tideferry_';
