@@ -8,7 +8,7 @@ import { describePosition, readSourcePosition } from './binlog/position.js';
 import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
-import { CopyRate, tableProgress, totalProgress } from './copy/progress.js';
+import { CopyRate, tableProgress, totalProgress, type CopyProgress } from './copy/progress.js';
 import { createRowWriter } from './copy/writer-choice.js';
 import { connect, createPool, describeEndpoint, type Endpoint } from './db/connection.js';
 import { readEstimatedRows } from './db/estimates.js';
@@ -60,6 +60,8 @@ export class Ferry {
   private estimatedRows = new Map<string, number>();
   private readonly copyRate = new CopyRate();
   private copyPauseAsked = false;
+  private checkpointer: Checkpointer | undefined;
+  private lagSource: ReplicaLagSource | undefined;
   readonly metrics: Metrics;
 
   constructor(private readonly options: FerryOptions) {
@@ -86,6 +88,17 @@ export class Ferry {
       },
       verification: () => this.verification?.figures(),
       schemaCheckSeconds: () => this.verification?.schemaCheckSeconds ?? 0,
+      copyProgress: () => this.tables.map((table) => {
+        const key = tableKey(table);
+        const progress = this.tableProgress(key);
+        const estimatedRows = this.estimatedRows.get(key) ?? 0;
+        const remainingRows = progress?.fraction === 1 ? 0 : Math.max(0, (progress?.estimatedRows ?? estimatedRows) - (progress?.rowsCopied ?? 0));
+        return { table: key, estimatedRows, remainingRows, etaSeconds: progress?.etaSeconds };
+      }),
+      checkpointAgeSeconds: () => this.checkpointer?.ageSeconds,
+      replicaLags: () => this.lagSource?.lastLagSeconds ?? new Map(),
+      replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
+      saturationBound: () => config.binlog.saturationBound,
     });
   }
 
@@ -129,13 +142,17 @@ export class Ferry {
     this.options.logger.info({ phase }, `phase ${phase}`);
   }
 
+  /** A table's copy progress (copy/progress.ts): what /status, the status page and the metrics show. */
+  private tableProgress(key: string): CopyProgress | undefined {
+    const saved = this.state?.table(key);
+    return saved && tableProgress({ ...saved, estimatedRows: this.estimatedRows.get(key), rowsPerSecond: this.copyRate.rowsPerSecond(key) });
+  }
+
   /** What /status returns (and the status page and the terminal line show): no credentials, endpoints as user@host:port. */
   status(): Record<string, unknown> {
     const tables = this.tables.map((table) => {
       const key = tableKey(table);
-      const saved = this.state?.table(key);
-      const progress = saved && tableProgress({ ...saved, estimatedRows: this.estimatedRows.get(key), rowsPerSecond: this.copyRate.rowsPerSecond(key) });
-      return { key, saved, progress };
+      return { key, saved: this.state?.table(key), progress: this.tableProgress(key) };
     });
     const copy = tables.length > 0 && tables.every((table) => table.progress) ? totalProgress(tables.map((table) => table.progress!), this.copyRate.rowsPerSecond()) : undefined;
     return {
@@ -220,6 +237,7 @@ export class Ferry {
         if (this.verification.enabled) this.stats.verificationOn();
         const saving = new Checkpointer(config.stateFile, this.state, config.checkpointSeconds, logger);
         checkpointer = saving;
+        this.checkpointer = saving;
         const flushState = () => saving.flush();
         const readOnlyStop = () => new ReadOnlyWriterStop(() => connect(this.source));
         const alreadyStopped = await settleInterruptedCutover({ state: this.state, writerStop: this.writerStop, readOnlyStop, flushState, logger });
@@ -302,6 +320,7 @@ export class Ferry {
     const lagSource = config.throttle.replicas.length
       ? new ReplicaLagSource(config.throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)))
       : undefined;
+    this.lagSource = lagSource;
     this.gate = new ThrottlingCopyGate({
       lagSource,
       maxLagSeconds: config.throttle.maxLagSeconds,
@@ -334,6 +353,7 @@ export class Ferry {
             this.copyRate.add(batch.table, batch.rowsRead);
             this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
             this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
+            this.metrics.bytesCopied.inc({ table: batch.table }, batch.bytesRead);
             this.metrics.copyBatchSeconds.observe(batch.writeSeconds);
             verification.wake();
           },

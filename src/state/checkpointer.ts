@@ -6,6 +6,8 @@ import type { StateTracker } from './tracker.js';
 
 export class Checkpointer {
   private readonly timer: NodeJS.Timeout;
+  /** When the file last held the run's state (written, or found unchanged), performance.now() ms. */
+  private currentAt: number | undefined;
 
   constructor(
     private readonly path: string,
@@ -18,11 +20,20 @@ export class Checkpointer {
     this.save();
   }
 
+  /** Seconds since the state file last held the run's state (undefined before the first write). */
+  get ageSeconds(): number | undefined {
+    return this.currentAt === undefined ? undefined : (performance.now() - this.currentAt) / 1000;
+  }
+
   save(): void {
-    if (!this.state.isChanged) return;
+    if (!this.state.isChanged) {
+      this.currentAt = performance.now(); // the file already holds this state
+      return;
+    }
     try {
       writeStateFile(this.path, this.state.snapshot());
       this.state.markSaved();
+      this.currentAt = performance.now();
     } catch (error) {
       this.logger.error({ path: this.path, error: errorMessage(error) }, 'cannot write the state file');
     }
@@ -36,6 +47,7 @@ export class Checkpointer {
     try {
       writeStateFile(this.path, this.state.snapshot());
       this.state.markSaved();
+      this.currentAt = performance.now();
     } catch (error) {
       throw new StateFileError(`cannot write the state file ${this.path}: ${errorMessage(error)}`, { cause: error });
     }

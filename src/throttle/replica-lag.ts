@@ -51,6 +51,8 @@ export class ReplicaLagSource implements LagSource {
   /** The read in flight: concurrent callers (one per copy worker) share it. */
   private reading: Promise<ReplicaLag> | undefined;
   private closed = false;
+  /** The lag each replica showed at its last read, by host:port (no user: metric labels). */
+  readonly lastLagSeconds = new Map<string, number>();
 
   constructor(private readonly replicas: readonly Endpoint[]) {}
 
@@ -72,6 +74,7 @@ export class ReplicaLagSource implements LagSource {
     for (const endpoint of this.replicas) {
       if (this.closed) return { seconds: Infinity, replica: undefined };
       const seconds = await this.lagOf(endpoint);
+      this.lastLagSeconds.set(`${endpoint.host}:${endpoint.port}`, seconds);
       if (seconds > worst.seconds) worst = { seconds, replica: describeEndpoint(endpoint) };
     }
     return worst;
