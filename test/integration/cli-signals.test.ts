@@ -123,12 +123,15 @@ describe('the CLI under signals', () => {
   });
 
   it('stops on SIGINT during catch-up, saving its state before the stalled applier lets go', { timeout: 120_000 }, async () => {
-    // The copy must not yield to the binlog lag here (it would wait for the stalled applier).
-    const config = writeConfig(undefined, { throttle: { binlogLagTargetSeconds: 3600 } });
+    // The copy yields to a binlog side that falls behind (by the lag target, and by saturation
+    // once the lag grows): here it must end while the applier is stalled on purpose. So the lag
+    // target is out of reach, and the lock comes when only the last table (shop.products, in
+    // large batches) is left to copy, which takes well under the second of lag saturation needs.
+    const config = writeConfig(undefined, { throttle: { binlogLagTargetSeconds: 3600 }, copy: { batchRows: 5000, adaptive: false, concurrency: 1 } });
     const run = new CliChild(['run', config]);
-    // A lock on the target's customers table, taken once its copy is done, stalls the applier
-    // while the copy of the other tables goes on: the copy ends with the binlog behind.
-    await run.waitFor((line) => line.msg === 'table copied' && line['table'] === 'shop.customers', 'the copy of shop.customers');
+    // A lock on the target's customers table stalls the applier while the copy of the last table
+    // goes on: the copy ends with the binlog behind.
+    await run.waitFor((line) => line.msg === 'copying table' && line['table'] === 'shop.products', 'the copy of shop.products');
     const locker = await sandbox.target.connect();
     try {
       await locker.query('LOCK TABLES shop.customers WRITE');
