@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The command line: run, resume, verify, demo. One clear message and a non-zero exit code on
 // failure; the stack trace only with --log-level debug. The only module with process-wide
-// effects: signal handlers and exit codes (docs/architecture.md, "Processes").
+// effects: signal handlers, exit codes and the OpenTelemetry SDK (docs/architecture.md, "Processes").
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from './config/load.js';
 import { ConfigError, RunCancelledError, TideferryError, errorMessage } from './errors.js';
@@ -11,6 +11,7 @@ import { TerminalProgress, type ProgressFigures } from './progress-line.js';
 import { formatSummary } from './summary.js';
 import { verifyConfig } from './verify/command.js';
 import { runDemo } from './demo.js';
+import { startTelemetry } from './telemetry/sdk.js';
 
 interface GlobalOptions {
   logFormat?: 'pretty' | 'json';
@@ -143,6 +144,8 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // OpenTelemetry (telemetry/sdk.ts): only when an OTLP endpoint is set; flushed before the exit.
+  const telemetry = startTelemetry(process.env);
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
@@ -150,6 +153,8 @@ async function main(): Promise<void> {
     process.stderr.write(`tideferry: ${known ? '' : 'error: '}${errorMessage(error)}\n`);
     if (!known && process.argv.includes('debug')) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : error instanceof RunCancelledError && stoppedBy ? 128 + STOP_SIGNALS[stoppedBy] : 1;
+  } finally {
+    await telemetry?.shutdown();
   }
 }
 

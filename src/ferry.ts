@@ -18,6 +18,8 @@ import { readTableShapes, shapeFingerprint } from './db/shape.js';
 import { RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
+import { bridgeRegistry } from './telemetry/metrics-bridge.js';
+import { RunTrace } from './telemetry/trace.js';
 import { startHttpServer } from './server/http.js';
 import { Checkpointer } from './state/checkpointer.js';
 import { readRunIdentity } from './state/identity.js';
@@ -63,6 +65,8 @@ export class Ferry {
   private checkpointer: Checkpointer | undefined;
   private lagSource: ReplicaLagSource | undefined;
   readonly metrics: Metrics;
+  /** Spans through @opentelemetry/api (no-ops unless the CLI started the SDK: telemetry/sdk.ts). */
+  private readonly trace = new RunTrace();
 
   constructor(private readonly options: FerryOptions) {
     const { config } = options;
@@ -100,6 +104,8 @@ export class Ferry {
       replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
       saturationBound: () => config.binlog.saturationBound,
     });
+    // The same figures over OTel metrics, read from this registry when the SDK collects (a no-op meter without one).
+    bridgeRegistry(this.metrics.registry);
   }
 
   /** Where the status page, /metrics and the control API listen, once the run has started. */
@@ -139,6 +145,7 @@ export class Ferry {
 
   private enterPhase(phase: Phase): void {
     this.phase = phase;
+    this.trace.enterPhase(phase);
     this.options.logger.info({ phase }, `phase ${phase}`);
   }
 
@@ -179,6 +186,8 @@ export class Ferry {
     let http: Server | undefined;
     let checkpointer: Checkpointer | undefined;
     const binlogServerId = config.binlog.serverId ?? randomInt(0x7466_0000, 0x7466_ffff);
+    this.trace.started({ 'tideferry.databases': config.databases.join(','), 'tideferry.resume': this.options.resume ?? false });
+    this.trace.enterPhase('preflight');
     try {
       if (config.http.enabled) {
         http = await startHttpServer(config.http.listen, this.metrics.registry, {
@@ -232,6 +241,7 @@ export class Ferry {
           onRowsVerified: (table, rows) => {
             this.stats.rowsCompared(rows);
             this.metrics.verifyRowsVerified.inc({ table }, rows);
+            this.trace.verifiedRows(table, rows);
           },
         });
         if (this.verification.enabled) this.stats.verificationOn();
@@ -250,8 +260,10 @@ export class Ferry {
       const summary = this.stats.summary(this.tuning(), this.replication?.adaptive?.saturatedBatches ?? 0);
       // Nested: a terminal's pretty line leaves it to the summary the CLI prints; JSON lines carry it whole.
       logger.info({ summary }, 'migration complete');
+      this.trace.finished();
       return summary;
     } catch (error) {
+      this.trace.finished(error);
       const phase = this.phase;
       this.phase = 'failed';
       // A cancelled run fails with whatever the cancel interrupted; say why it stopped instead.
@@ -302,6 +314,7 @@ export class Ferry {
           verification.noteChanges(batch.changes);
           state.binlogApplied(batch.position);
           this.stats.binlogBatch(batch);
+          this.trace.applyBatch(batch);
           this.metrics.eventsApplied.inc(batch.size);
           this.metrics.binlogBatches.inc();
           this.metrics.binlogBatchSeconds.observe(batch.seconds);
@@ -351,6 +364,7 @@ export class Ferry {
           onBatch: (batch) => {
             this.stats.copyBatch(batch);
             this.copyRate.add(batch.table, batch.rowsRead);
+            this.trace.copyBatch(batch);
             this.metrics.rowsCopied.inc({ table: batch.table }, batch.rowsWritten);
             this.metrics.copyBatchRows.set({ table: batch.table }, batch.rowsRead);
             this.metrics.bytesCopied.inc({ table: batch.table }, batch.bytesRead);
@@ -388,6 +402,7 @@ export class Ferry {
           onPhase: (phase) => this.enterPhase(phase),
         });
         this.stats.cutover({ ...outcome, mode: this.writerStop.mode });
+        this.trace.cutoverDone(outcome);
         this.metrics.cutoverDowntimeSeconds.set(outcome.downtimeSeconds);
         this.metrics.cutoverDrainSeconds.set(outcome.drainSeconds);
         this.metrics.cutoverVerifySeconds.set(outcome.verifySeconds);
