@@ -238,6 +238,7 @@ export class Ferry {
           resume: { resuming: this.options.resume ?? false, stateFile: config.stateFile, createdTables: created },
           targetAdmin,
           sourceShapes,
+          onRetry: (code) => this.metrics.retries.inc({ component: 'verify', code }),
           onRowsVerified: (table, rows) => {
             this.stats.rowsCompared(rows);
             this.metrics.verifyRowsVerified.inc({ table }, rows);
@@ -309,6 +310,7 @@ export class Ferry {
         minBatchIntervalSeconds: config.binlog.minBatchIntervalMs / 1000,
         rowFilters,
         logger,
+        onRetry: (code) => this.metrics.retries.inc({ component: 'binlog', code }),
         onBatch: (batch) => {
           // Remembered before the position moves past them: a state saved in between has both or neither.
           verification.noteChanges(batch.changes);
@@ -361,6 +363,7 @@ export class Ferry {
           gate: this.gate,
           sizerFor: () => (config.copy.adaptive ? new CopyBatchSizer({ initial: config.copy.batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(config.copy.batchRows)),
           logger,
+          onRetry: (code) => this.metrics.retries.inc({ component: 'copy', code }),
           onBatch: (batch) => {
             this.stats.copyBatch(batch);
             this.copyRate.add(batch.table, batch.rowsRead);

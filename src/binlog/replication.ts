@@ -35,6 +35,8 @@ export interface ReplicationOptions {
   readonly rowFilters?: ReadonlyMap<string, string>;
   readonly logger: Logger;
   readonly onBatch?: (batch: AppliedBatch) => void;
+  /** A binlog batch met a transient error (its code) and is retried. */
+  readonly onRetry?: (code: string) => void;
   /** Stream at once but apply only after startApplying() (a benchmark that queues a backlog first). */
   readonly deferApplying?: boolean;
 }
@@ -91,6 +93,7 @@ export class Replication {
       ...(options.coalesce !== undefined ? { coalesce: options.coalesce } : {}),
       minBatchIntervalSeconds: interval,
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     });
     this.failed = new Promise<never>((_, reject) => {
       this.fail = reject;

@@ -53,6 +53,8 @@ export interface RowCopierOptions {
   readonly sizerFor: (table: TableSchema) => BatchSizer;
   readonly logger: Logger;
   readonly onBatch?: (report: CopyBatchReport) => void;
+  /** A copy batch met a lock conflict (its code) and is retried. */
+  readonly onRetry?: (code: string) => void;
 }
 
 const LOCK_CONFLICTS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
@@ -129,6 +131,7 @@ export class RowCopier {
         const code = (error as { code?: string }).code ?? '';
         if (!LOCK_CONFLICTS.has(code) || attempt >= MAX_ATTEMPTS) throw error;
         this.options.logger.debug({ table: tableKey(table), code, attempt }, 'copy batch met a lock conflict; retrying');
+        this.options.onRetry?.(code);
         await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
       }
     }

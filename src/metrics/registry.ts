@@ -84,6 +84,7 @@ export class Metrics {
   readonly cutoverDrainSeconds: Gauge;
   readonly cutoverVerifySeconds: Gauge;
   readonly cutoverRowsReverified: Gauge;
+  readonly retries: Counter<'component' | 'code'>;
 
   constructor(sources: MetricSources) {
     const registry = this.runRegistry;
@@ -205,6 +206,10 @@ export class Metrics {
     this.cutoverDrainSeconds = new Gauge({ name: 'tideferry_cutover_drain_seconds', help: 'Of the downtime: writers stopped → binlog drained to the final position', registers: [registry] });
     this.cutoverVerifySeconds = new Gauge({ name: 'tideferry_cutover_verify_seconds', help: 'Of the downtime: comparing the rows changed since they were verified', registers: [registry] });
     this.cutoverRowsReverified = new Gauge({ name: 'tideferry_cutover_rows_reverified', help: 'Rows compared again at cutover', registers: [registry] });
+
+    // Transient errors retried, by component (copy, binlog, verify) and the server's error code:
+    // ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT are lock conflicts. Codes are the few each retries.
+    this.retries = new Counter({ name: 'tideferry_retries_total', help: 'Operations retried after a transient error, by component (copy, binlog, verify) and error code (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: lock conflicts; connection losses)', labelNames: ['component', 'code'], registers: [registry] });
 
     this.registry = Registry.merge([registry, processMetrics()]);
   }

@@ -45,6 +45,8 @@ export interface InlineVerifierOptions {
   readonly logger: Logger;
   /** Rows compared (inline, again, at cutover), for the metrics. */
   readonly onRowsVerified?: (table: string, rows: number) => void;
+  /** A comparison met a transient error (its code) and is retried. */
+  readonly onRetry?: (code: string) => void;
 }
 
 export interface TableVerificationStatus {
@@ -260,6 +262,7 @@ export class InlineVerifier {
         const code = (error as { code?: string }).code ?? '';
         if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw error;
         this.options.logger.debug({ code, attempt }, 'verification lost its connection; retrying');
+        this.options.onRetry?.(code);
         await this.closePair(index);
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       }

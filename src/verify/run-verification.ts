@@ -30,6 +30,7 @@ export interface RunVerificationOptions {
   readonly shapes: { readonly source: ReadonlyMap<string, TableShape>; readonly target: ReadonlyMap<string, TableShape> };
   readonly logger: Logger;
   readonly onRowsVerified: (table: string, rows: number) => void;
+  readonly onRetry?: (code: string) => void;
 }
 
 /**
@@ -74,6 +75,7 @@ export class RunVerification {
         maxPendingKeys: settings.maxPendingKeys,
         logger: options.logger,
         onRowsVerified: options.onRowsVerified,
+        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
       });
     }
     this.watch = new SchemaWatch({ source: options.source, target: options.target, tables: options.tables, baseline: options.shapes, intervalSeconds: settings.schemaIntervalSeconds, logger: options.logger });

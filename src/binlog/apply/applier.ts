@@ -73,6 +73,8 @@ export interface BinlogApplierOptions {
    */
   readonly minBatchIntervalSeconds?: number;
   readonly onBatch?: (batch: AppliedBatch) => void;
+  /** A batch met a transient error (its code) and is retried. */
+  readonly onRetry?: (code: string) => void;
 }
 
 const now = (): number => Date.now() / 1000;
@@ -271,6 +273,7 @@ export class BinlogApplier {
         await this.connection?.query('ROLLBACK').catch(() => undefined);
         if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw error;
         this.options.logger.warn({ code, attempt }, 'binlog batch failed; retrying');
+        this.options.onRetry?.(code);
         await this.connection?.end().catch(() => undefined);
         this.connection = undefined;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
