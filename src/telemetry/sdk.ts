@@ -12,24 +12,15 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { otlpSignals } from './signals.js';
+
+export { otlpSignals };
 
 export interface Telemetry {
   readonly traces: boolean;
   readonly metrics: boolean;
   /** Flushes spans and a last metrics export, then stops; gives up after `timeoutMs`. */
   shutdown(timeoutMs?: number): Promise<void>;
-}
-
-const set = (value: string | undefined) => value !== undefined && value.trim() !== '';
-
-/** Which signals the environment asks to export. */
-export function otlpSignals(env: NodeJS.ProcessEnv): { traces: boolean; metrics: boolean } {
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { traces: false, metrics: false };
-  const both = set(env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  return {
-    traces: (both || set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) && env.OTEL_TRACES_EXPORTER?.trim() !== 'none',
-    metrics: (both || set(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)) && env.OTEL_METRICS_EXPORTER?.trim() !== 'none',
-  };
 }
 
 /** Starts the SDK for the signals the environment names; undefined (nothing started) when it names none. */
