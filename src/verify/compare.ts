@@ -7,12 +7,36 @@
 // Both connections must return raw bytes (`character_set_results = binary`).
 import type { Connection } from 'mysql2/promise';
 import { keyAfter, keyRange, selectList } from '../copy/cursor.js';
+import { connect, type Endpoint } from '../db/connection.js';
 import type { ColumnSchema, TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, valueKind } from '../db/schema.js';
 import { literal, quoteIdentifier, quoteTable, type Row } from '../db/sql.js';
 import { readExpression } from '../db/values.js';
 
 export type DifferenceKind = 'missing on target' | 'only on target' | 'different';
+
+/** A connection to each server, both returning raw bytes, as every comparison here needs. */
+export interface ComparisonPair {
+  readonly source: Connection;
+  readonly target: Connection;
+}
+
+export async function openComparisonPair(source: Endpoint, target: Endpoint): Promise<ComparisonPair> {
+  const sourceConnection = await connect(source);
+  try {
+    const targetConnection = await connect(target);
+    try {
+      for (const connection of [sourceConnection, targetConnection]) await connection.query('SET character_set_results = binary');
+    } catch (error) {
+      await targetConnection.end().catch(() => undefined);
+      throw error;
+    }
+    return { source: sourceConnection, target: targetConnection };
+  } catch (error) {
+    await sourceConnection.end().catch(() => undefined);
+    throw error;
+  }
+}
 
 
 export interface RowDifference {

@@ -3,14 +3,13 @@
 // their primary key on the source (the server finds each boundary: `LIMIT 1 OFFSET n` after the
 // previous one, so keys are never compared in JS); workers, each with a connection to each
 // server, compare ranges as the walk finds them.
-import type { Connection } from 'mysql2/promise';
 import { keyRange, selectList } from '../copy/cursor.js';
-import { connect, type Endpoint } from '../db/connection.js';
+import type { Endpoint } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, tableKey } from '../db/schema.js';
 import { quoteTable, type Row } from '../db/sql.js';
 import { NAMED_ROWS, tableDifference, type TableDifference, type VerifyReport } from './checksum.js';
-import { compareRange, countDifferences, type DifferenceKind, type RowDifference } from './compare.js';
+import { compareRange, countDifferences, openComparisonPair, type ComparisonPair as Pair, type DifferenceKind, type RowDifference } from './compare.js';
 
 /**
  * Rows per range: large enough that the walk costs little beside the comparison (one index
@@ -30,29 +29,12 @@ export interface FullVerifyOptions {
   readonly splitRows?: number;
 }
 
-interface Pair {
-  readonly source: Connection;
-  readonly target: Connection;
-}
-
 type Task = { readonly kind: 'split'; readonly table: TableSchema } | { readonly kind: 'compare'; readonly table: TableSchema; readonly after: Row | undefined; readonly through: Row | undefined };
 
 interface TableTotals {
   rows: number;
   counts: Record<DifferenceKind, number>;
   named: RowDifference[];
-}
-
-async function openPair(options: FullVerifyOptions): Promise<Pair> {
-  const source = await connect(options.source);
-  try {
-    const target = await connect(options.target);
-    for (const connection of [source, target]) await connection.query('SET character_set_results = binary');
-    return { source, target };
-  } catch (error) {
-    await source.end().catch(() => undefined);
-    throw error;
-  }
 }
 
 /** Compares every row of the tables, in parallel across tables and key ranges. */
@@ -99,7 +81,7 @@ export async function verifyAll(options: FullVerifyOptions): Promise<VerifyRepor
   };
 
   const worker = async () => {
-    const pair = await openPair(options);
+    const pair = await openComparisonPair(options.source, options.target);
     try {
       for (;;) {
         const task = queue.shift();

@@ -13,11 +13,10 @@
 // compared again later; only those still there at cutover fail the run.
 //
 // Background work follows the copy's pacing: each chunk waits at the copy gate (see admit()).
-import type { Connection } from 'mysql2/promise';
 import { keyTuple, tableWrites, type TableWrites } from '../binlog/apply/statements.js';
 import type { RowItem } from '../binlog/events.js';
 import type { CopyGate } from '../copy/copier.js';
-import { connect, type Endpoint } from '../db/connection.js';
+import { TRANSIENT_ERROR_CODES, type Endpoint } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
 import { tableKey } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
@@ -25,7 +24,7 @@ import { VerifierError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SavedVerification, StateTracker } from '../state/tracker.js';
 import { tableDifference, type TableDifference, type VerifyReport } from './checksum.js';
-import { compareKeys, compareRange, countDifferences, keyLiteral, type RowDifference } from './compare.js';
+import { compareKeys, compareRange, countDifferences, keyLiteral, openComparisonPair, type ChunkResult, type ComparisonPair as Pair, type RowDifference } from './compare.js';
 import { PendingRows, type KeyEntry } from './pending.js';
 import { TableProgress } from './progress.js';
 import { rangesHoldingKeys, type UnitRange } from './units.js';
@@ -69,7 +68,6 @@ const STATEMENT_BYTES = 1024 * 1024;
  */
 const MAX_RECHECKS_BEFORE_READY = 5;
 const IDLE_MS = 100;
-const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'ETIMEDOUT', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
 const MAX_ATTEMPTS = 5;
 const NO_TEMPORARY_TABLES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_OPTION_PREVENTS_STATEMENT']);
 
@@ -79,11 +77,6 @@ const NO_TEMPORARY_TABLES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS
  * it the turning of keys into ranges, waiting: the memory bound holds while the copy is held.
  */
 class YieldToCollapse extends Error {}
-
-interface Pair {
-  source: Connection;
-  target: Connection;
-}
 
 interface Task {
   readonly table: string | undefined;
@@ -248,19 +241,11 @@ export class InlineVerifier {
     for (let attempt = 1; ; attempt++) {
       let pair = this.pairs[index];
       try {
-        if (!pair) {
-          const source = await connect(this.options.source);
-          const target = await connect(this.options.target).catch(async (error: unknown) => {
-            await source.end().catch(() => undefined);
-            throw error;
-          });
-          pair = this.pairs[index] = { source, target };
-          for (const connection of [source, target]) await connection.query('SET character_set_results = binary');
-        }
+        pair ??= this.pairs[index] = await openComparisonPair(this.options.source, this.options.target);
         return await work(pair);
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
-        if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!TRANSIENT_ERROR_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
         this.options.logger.debug({ code, attempt }, 'verification lost its connection; retrying');
         this.options.onRetry?.(code);
         await this.closePair(index);
@@ -345,13 +330,12 @@ export class InlineVerifier {
     for (const difference of differences) this.pending.mismatched(key, keyLiteral(table, difference.key));
   }
 
-  private async verifyRange(pair: Pair, key: string, range: { after: Row | undefined; through: Row | undefined }, signal: AbortSignal, paced: boolean): Promise<number> {
+  /**
+   * Compares a key range of the table chunk by chunk, each chunk passing the gate when paced;
+   * what differs is remembered to compare again, every chunk counted, then handed to `chunkDone`.
+   */
+  private async compareChunks(pair: Pair, key: string, range: { after: Row | undefined; through: Row | undefined }, signal: AbortSignal, paced: boolean, chunkDone: (chunk: ChunkResult) => void): Promise<void> {
     const table = this.schemas.get(key)!;
-    const progress = this.progress.get(key)!;
-    const open = range.through === undefined;
-    this.tracked.add(key);
-    progress.rangeStarted(range.through);
-    let rows = 0;
     await compareRange({
       source: pair.source,
       target: pair.target,
@@ -363,12 +347,23 @@ export class InlineVerifier {
       signal,
       beforeChunk: () => this.admit(paced, signal),
       afterChunk: (chunk) => {
-        rows += chunk.rows;
-        progress.chunkVerified(chunk.rows, chunk.end, chunk.final, open);
         this.remember(key, table, chunk.differences);
         this.options.onRowsVerified?.(key, chunk.rows);
-        this.options.state.verificationChanged();
+        chunkDone(chunk);
       },
+    });
+  }
+
+  private async verifyRange(pair: Pair, key: string, range: { after: Row | undefined; through: Row | undefined }, signal: AbortSignal, paced: boolean): Promise<number> {
+    const progress = this.progress.get(key)!;
+    const open = range.through === undefined;
+    this.tracked.add(key);
+    progress.rangeStarted(range.through);
+    let rows = 0;
+    await this.compareChunks(pair, key, range, signal, paced, (chunk) => {
+      rows += chunk.rows;
+      progress.chunkVerified(chunk.rows, chunk.end, chunk.final, open);
+      this.options.state.verificationChanged();
     });
     if (progress.complete && !this.completedAt.has(key)) {
       this.completedAt.set(key, performance.now());
@@ -410,22 +405,9 @@ export class InlineVerifier {
       }
     }
     for (const range of this.pending.takeRanges(key)) {
-      await compareRange({
-        source: pair.source,
-        target: pair.target,
-        table,
-        after: range.after,
-        through: range.through,
-        filter,
-        chunkRows: this.options.chunkRows,
-        signal,
-        beforeChunk: () => this.admit(paced, signal),
-        afterChunk: (chunk) => {
-          this.remember(key, table, chunk.differences);
-          differences.push(...chunk.differences);
-          rows += chunk.rows;
-          this.options.onRowsVerified?.(key, chunk.rows);
-        },
+      await this.compareChunks(pair, key, range, signal, paced, (chunk) => {
+        differences.push(...chunk.differences);
+        rows += chunk.rows;
       });
       this.pending.settleRange(key, range);
       this.options.state.verificationChanged();

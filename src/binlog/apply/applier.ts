@@ -5,7 +5,7 @@
 // records the position up to which the target is current.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Endpoint } from '../../db/connection.js';
-import { connect } from '../../db/connection.js';
+import { connect, TRANSIENT_ERROR_CODES } from '../../db/connection.js';
 import type { TableSchema } from '../../db/schema.js';
 import type { Logger } from '../../log.js';
 import { commitTimeEstimate, type RowItem, type StreamItem } from '../events.js';
@@ -82,7 +82,6 @@ const cpuSince = (start: NodeJS.CpuUsage): number => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
 };
-const RETRYABLE = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'EPIPE', 'ETIMEDOUT']);
 const MAX_ATTEMPTS = 5;
 // Room left in a packet for the transaction's own statements and the protocol's header.
 const PACKET_SLACK_BYTES = 1024;
@@ -271,7 +270,7 @@ export class BinlogApplier {
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
         await this.connection?.query('ROLLBACK').catch(() => undefined);
-        if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!TRANSIENT_ERROR_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
         this.options.logger.warn({ code, attempt }, 'binlog batch failed; retrying');
         this.options.onRetry?.(code);
         await this.connection?.end().catch(() => undefined);
