@@ -40,7 +40,7 @@ program
   .description('the tuning loop: target latency × source rate × (fixed 1/10/100/1000, adaptive), plus a 50,000-row burst; checks B*, lag and the m, o estimates')
   .option('--quick', 'two latencies, three rates, 5 s runs, one burst latency')
   .option('--seconds <n>', 'measured seconds per run (default 12, quick 5)')
-  .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)', parseLatencies)
+  .option('--latencies <list>', 'added latency in ms per direction (default 0,1,3; quick 1,3)', millisecondsList('a latency'))
   .option('--sizers <list>', 'sizers to run, e.g. adaptive,100,1000 (default adaptive,1,10,100,1000)', parseSizers)
   .option('--no-burst', 'skip the 50,000-row burst')
   .action((options: { quick?: boolean; seconds?: string; latencies?: number[]; sizers?: SizerSpec[]; burst: boolean }) =>
@@ -64,12 +64,14 @@ function parseSizers(text: string): SizerSpec[] {
   });
 }
 
-function parseLatencies(text: string): number[] {
-  return text.split(',').map((item) => {
-    const latency = Number(item.trim());
-    if (item.trim() === '' || !Number.isFinite(latency) || latency < 0) throw new InvalidArgumentError(`"${item.trim()}" is not a latency in milliseconds.`);
-    return latency;
-  });
+/** A list of milliseconds, each 0 or more; `what` names one in the error ("a latency"). */
+function millisecondsList(what: string): (text: string) => number[] {
+  return (text) =>
+    text.split(',').map((item) => {
+      const value = Number(item.trim());
+      if (item.trim() === '' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`"${item.trim()}" is not ${what} in milliseconds.`);
+      return value;
+    });
 }
 
 program
@@ -78,10 +80,10 @@ program
   .option('--quick', 'full speed and 1000 tps, loopback only, 15 s runs')
   .option('--seconds <n>', 'load seconds per run (default 35, of which 5 warm-up)')
   .option('--rates <list>', 'source rates in transactions/s, 0 = full speed (default 0,1000,2000)', parseRates)
-  .option('--latencies <list>', 'added latency in ms per direction (default 0,3)', parseLatencies)
+  .option('--latencies <list>', 'added latency in ms per direction (default 0,3)', millisecondsList('a latency'))
   .option('--sizers <list>', 'sizers, e.g. adaptive,100 (default adaptive,100)', parseSizers)
   .option('--threads <n>', 'sysbench threads', '8')
-  .option('--intervals <list>', 'binlog.minBatchIntervalMs values for the adaptive runs (default 10)', parseIntervals)
+  .option('--intervals <list>', 'binlog.minBatchIntervalMs values for the adaptive runs (default 10)', millisecondsList('an interval'))
   .option('--save-profiles', 'profile each run (its sampler adds CPU) and write the profiles and top functions to bench/out')
   .action((options: { quick?: boolean; seconds?: string; rates?: number[]; latencies?: number[]; sizers?: SizerSpec[]; threads: string; intervals?: number[]; saveProfiles?: boolean }) => {
     const quick = options.quick ?? false;
@@ -103,14 +105,6 @@ function parseAtCutover(text: string): ('changed' | 'all')[] {
     const value = item.trim();
     if (value !== 'changed' && value !== 'all') throw new InvalidArgumentError(`"${value}" is neither "changed" nor "all".`);
     return value;
-  });
-}
-
-function parseIntervals(text: string): number[] {
-  return text.split(',').map((item) => {
-    const interval = Number(item.trim());
-    if (item.trim() === '' || !Number.isFinite(interval) || interval < 0) throw new InvalidArgumentError(`"${item.trim()}" is not an interval in milliseconds.`);
-    return interval;
   });
 }
 
