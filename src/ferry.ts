@@ -114,7 +114,7 @@ export class Ferry {
       }),
       checkpointAgeSeconds: () => this.checkpointer?.ageSeconds,
       replicaLags: () => this.lagSource?.lastLagSeconds ?? new Map(),
-      replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
+      replicaLagAllowedSeconds: () => this.settings.throttle.maxLagSeconds,
       saturationBound: () => config.binlog.saturationBound,
     });
     // The same figures over OTel metrics, read from this registry when the SDK collects (a no-op meter without one).
