@@ -222,6 +222,9 @@ describe('control API', () => {
     assert.equal(changed.stdout.trim().split('\n').length, 1, 'one line');
     assert.deepEqual((JSON.parse(changed.stdout) as { changed: unknown }).changed, { 'copy.concurrency': { from: 1, to: 3 }, 'throttle.maxLagSeconds': { from: 1, to: 2 } });
     await run.waitFor((line) => line.msg === 'live setting copy.concurrency changed by the control API: 1 → 3', 'the change in the run\'s log');
+    const live = await ctl(['config', '--config', config], withToken);
+    assert.equal(live.code, 0, live.stderr);
+    assert.deepEqual((JSON.parse(live.stdout) as { settings: { copy: unknown } }).settings.copy, { batchRows: 20, concurrency: 3 });
 
     assert.equal(run.has(/^row copy complete$/), false, 'still copying');
     const aborted = await ctl(['abort', '--config', config], withToken);
