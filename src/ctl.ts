@@ -62,6 +62,9 @@ interface Target {
 
 function resolveTarget(options: CtlOptions, env: NodeJS.ProcessEnv): Target {
   const config = options.config !== undefined ? loadConfig(options.config) : undefined;
+  if (config && !config.http.enabled && options.url === undefined) {
+    throw new ConfigError(`http.enabled is false in ${options.config}: a run of it has no control API (give --url to call another)`);
+  }
   const url = (options.url ?? (config ? urlForListen(config.http.listen) : DEFAULT_CONTROL_URL)).replace(/\/+$/, '');
   try {
     const parsed = new URL(url);
