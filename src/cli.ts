@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The command line: run, resume, verify, demo. One clear message and a non-zero exit code on
+// The command line: run, resume, verify, demo, ctl. One clear message and a non-zero exit code on
 // failure; the stack trace only with --log-level debug. The only module with process-wide
 // effects: signal handlers, exit codes and the OpenTelemetry SDK (docs/architecture.md, "Processes").
 import { Command, Option } from 'commander';
@@ -13,6 +13,7 @@ import { verifyConfig } from './verify/command.js';
 import { runDemo } from './demo.js';
 import type { Telemetry } from './telemetry/sdk.js';
 import { otlpSignals } from './telemetry/signals.js';
+import { CTL_VERBS, DEFAULT_CONTROL_URL, runCtl, type CtlVerb } from './ctl.js';
 
 interface GlobalOptions {
   logFormat?: 'pretty' | 'json';
@@ -38,6 +39,10 @@ type StopSignal = keyof typeof STOP_SIGNALS;
 
 /** The signal that stopped the command, if one did: its exit code is 128 + the signal's number. */
 let stoppedBy: StopSignal | undefined;
+
+/** Exit code of a run stopped by POST /abort (`tideferry ctl abort`): state saved, resumable. */
+const ABORTED_EXIT_CODE = 3;
+let abortedByControlApi = false;
 
 /**
  * The first SIGINT/SIGTERM asks the command to stop cleanly (`stop`): a run stops its parts, lets
@@ -81,6 +86,9 @@ async function migrate(configPath: string, resume: boolean, options: GlobalOptio
     const summary = await ferry.run();
     progress?.stop();
     process.stdout.write(`\n${formatSummary(summary)}\n`);
+  } catch (error) {
+    abortedByControlApi = ferry.abortedByControlApi && !stoppedBy;
+    throw error;
   } finally {
     progress?.stop();
     removeStopHandlers();
@@ -120,6 +128,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('ctl')
+    .description('call the control API of a running `tideferry run`: status, pause, resume, cutover, abort, config [key=value…]')
+    .argument('<verb>', CTL_VERBS.join(' | '))
+    .argument('[settings...]', 'for config: key=value pairs to change (copy.concurrency=8 throttle.maxLagSeconds=2); none shows the live values')
+    .option('--config <file>', "the run's config: its http.listen and http.tokenEnv")
+    .option('--url <url>', `the run's control API (default: http.listen of --config, else ${DEFAULT_CONTROL_URL})`)
+    .option('--token-env <name>', 'environment variable holding the bearer token (default: http.tokenEnv of --config)')
+    .action(async (verb: string, settings: string[], options: { config?: string; url?: string; tokenEnv?: string }) => {
+      if (!(CTL_VERBS as readonly string[]).includes(verb)) throw new ConfigError(`ctl: unknown verb "${verb}" (one of ${CTL_VERBS.join(', ')})`);
+      const outcome = await runCtl(verb as CtlVerb, settings, options);
+      if (outcome.stdout !== undefined) process.stdout.write(`${outcome.stdout}\n`);
+      if (outcome.stderr !== undefined) process.stderr.write(`${outcome.stderr}\n`);
+      process.exitCode = outcome.exitCode;
+    });
+
+  program
     .command('demo')
     .description('start throwaway MariaDB servers, fill a sample shop, migrate it under a write load, show the figures')
     .option('--write-rate <n>', 'write operations per second on the source during the migration', '300')
@@ -155,7 +179,11 @@ async function main(): Promise<void> {
     const known = error instanceof TideferryError;
     process.stderr.write(`tideferry: ${known ? '' : 'error: '}${errorMessage(error)}\n`);
     if (!known && process.argv.includes('debug')) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    process.exitCode = error instanceof ConfigError ? 2 : error instanceof RunCancelledError && stoppedBy ? 128 + STOP_SIGNALS[stoppedBy] : 1;
+    process.exitCode =
+      error instanceof ConfigError ? 2
+      : error instanceof RunCancelledError && stoppedBy ? 128 + STOP_SIGNALS[stoppedBy]
+      : error instanceof RunCancelledError && abortedByControlApi ? ABORTED_EXIT_CODE
+      : 1;
   } finally {
     await telemetry?.shutdown();
   }

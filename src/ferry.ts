@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { describePosition, readSourcePosition } from './binlog/position.js';
 import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
+import { LiveSettings } from './config/live.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { CopyRate, tableProgress, totalProgress, type CopyProgress } from './copy/progress.js';
 import { createRowWriter } from './copy/writer-choice.js';
@@ -20,6 +21,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { bridgeRegistry } from './telemetry/metrics-bridge.js';
 import { RunTrace } from './telemetry/trace.js';
+import { resolveControlToken, type ControlToken } from './server/auth.js';
 import { startHttpServer } from './server/http.js';
 import { Checkpointer } from './state/checkpointer.js';
 import { readRunIdentity } from './state/identity.js';
@@ -67,12 +69,23 @@ export class Ferry {
   readonly metrics: Metrics;
   /** Spans through @opentelemetry/api (no-ops unless the CLI started the SDK: telemetry/sdk.ts). */
   private readonly trace = new RunTrace();
+  /**
+   * The settings PUT /config may change while the run runs (config/live.ts), made from the
+   * config. The copier and the copy gate are to read them at each batch and stride (wired at
+   * the merge of their branches; until then they keep the values the config gave at the start).
+   */
+  readonly settings: LiveSettings;
+  /** The control API's bearer token (http.tokenEnv), resolved when the ferry is made: a missing one fails before anything starts. */
+  private readonly controlToken: ControlToken | undefined;
+  private abortedByControl = false;
 
   constructor(private readonly options: FerryOptions) {
     const { config } = options;
     this.source = resolveEndpoint(config.source, 'source', options.env);
     this.target = resolveEndpoint(config.target, 'target', options.env);
     this.writerStop = createWriterStop(config.cutover, this.source, options.logger);
+    this.settings = new LiveSettings(config);
+    this.controlToken = config.http.enabled ? resolveControlToken(config.http.tokenEnv, options.env) : undefined;
     this.metrics = new Metrics({
       phase: () => this.phase,
       tuning: () => this.tuning(),
@@ -101,7 +114,7 @@ export class Ferry {
       }),
       checkpointAgeSeconds: () => this.checkpointer?.ageSeconds,
       replicaLags: () => this.lagSource?.lastLagSeconds ?? new Map(),
-      replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
+      replicaLagAllowedSeconds: () => this.settings.throttle.maxLagSeconds,
       saturationBound: () => config.binlog.saturationBound,
     });
     // The same figures over OTel metrics, read from this registry when the SDK collects (a no-op meter without one).
@@ -127,6 +140,24 @@ export class Ferry {
   cancel(reason = 'cancelled'): void {
     this.cancelledBecause ??= reason;
     this.abort.abort(new Error(reason));
+  }
+
+  /**
+   * POST /abort: the same clean stop as SIGINT/SIGTERM (copy and binlog stopped, writers let go if
+   * cutover had stopped them, state saved); run() rejects with a RunCancelledError that says so.
+   * Refused once the run has ended.
+   */
+  abortByControlApi(): { readonly confirmed: true } | { readonly confirmed: false; readonly reason: string } {
+    if (this.phase === 'done' || this.phase === 'failed') return { confirmed: false, reason: `the run has already ended (phase ${this.phase})` };
+    if (this.cancelledBecause && !this.abortedByControl) return { confirmed: false, reason: `the run is already stopping (${this.cancelledBecause})` };
+    this.abortedByControl = true;
+    this.cancel('aborted by the control API');
+    return { confirmed: true };
+  }
+
+  /** Whether POST /abort stopped the run (the CLI exits with its own code then). */
+  get abortedByControlApi(): boolean {
+    return this.abortedByControl;
   }
 
   /** Manual cutover confirmation (SIGUSR2 or POST /cutover): accepted only while the run waits for it. */
@@ -173,6 +204,8 @@ export class Ferry {
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? this.copyPauseAsked,
+      settings: this.settings.values,
+      control: { tokenRequired: this.controlToken !== undefined, ...(this.controlToken ? { tokenEnv: this.controlToken.envName } : {}) },
       writersStopped: this.state?.writersStopped ?? null,
       tuning: this.tuning(),
       keepUp: this.replication?.health(),
@@ -195,7 +228,9 @@ export class Ferry {
           pause: () => this.pauseCopy(true),
           resume: () => this.pauseCopy(false),
           cutover: () => this.confirmCutover(),
-        }, logger);
+          abort: () => this.abortByControlApi(),
+          settings: this.settings,
+        }, logger, { token: this.controlToken });
         const address = http.address();
         if (address && typeof address === 'object') this.httpUrl = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
       }

@@ -155,6 +155,12 @@ export const configSchema = z.strictObject({
       /** host:port of the HTTP listener (metrics, status, control). Loopback unless you say otherwise. */
       listen: z.string().default('127.0.0.1:9107'),
       enabled: z.boolean().default(true),
+      /**
+       * Name of an environment variable holding the control API's bearer token: every request that
+       * changes something (POST, PUT) must then send `Authorization: Bearer <token>`. The token
+       * itself never sits in the config; set but unset or empty in the environment is an error.
+       */
+      tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable').optional(),
     })
     .default({ listen: '127.0.0.1:9107', enabled: true }),
   log: z

@@ -1,6 +1,8 @@
 // The status page at `/`: plain HTML, CSS and a script, no build step and no outside assets. The
 // script fetches /status every second and redraws in place (the page never reloads); the buttons
-// call the control API and show its answer. Everything from /status reaches the DOM through
+// call the control API and show its answer. When the run requires a control token
+// (http.tokenEnv), a token field appears; what is typed there is kept in this tab's
+// sessionStorage only (gone when the tab closes) and sent as a bearer token with each button. Everything from /status reaches the DOM through
 // textContent, never as markup. A TS module rather than an .html file, so that it is there both
 // from source (tsx) and after `npm run build` (tsc copies no other files).
 import { createHash } from 'node:crypto';
@@ -18,7 +20,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .figures{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em;background:#fff;padding:.6em .9em;box-shadow:0 1px 2px #0002;width:max-content}
 .figures dt{color:#4b5563}.figures dd{margin:0;font-variant-numeric:tabular-nums;max-width:48em}
 button{font:inherit;padding:.3em 1em;margin-right:.5em;border:1px solid #9ca3af;border-radius:.3em;background:#fff;cursor:pointer}
-button:hover{background:#eef2ff}#answer{margin-left:.5em}#answer.refused{color:#b91c1c}
+button:hover{background:#eef2ff}#token-box{margin-right:.8em}#token{font:inherit;width:14em;padding:.25em .4em;border:1px solid #9ca3af;border-radius:.3em}#answer{margin-left:.5em}#answer.refused{color:#b91c1c}
 #connection{color:#b91c1c}footer{margin-top:2em;color:#6b7280}
 `;
 
@@ -72,7 +74,13 @@ function badge(text, kind) {
   return element('span', text, 'badge' + (kind ? ' ' + kind : ''));
 }
 
+const TOKEN_KEY = 'tideferry-control-token';
+const storedToken = () => { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
+
 function render(status) {
+  const control = status.control || {};
+  $('token-box').hidden = !control.tokenRequired;
+  if (control.tokenRequired) $('token').title = 'the value of the environment variable ' + (control.tokenEnv || '') + ' of the run; kept in this tab only';
   const badges = $('badges');
   badges.replaceChildren(badge(status.phase, 'phase'));
   badges.firstChild.id = 'phase';
@@ -154,7 +162,8 @@ async function control(path) {
   answer.className = '';
   answer.textContent = 'POST ' + path + '…';
   try {
-    const response = await fetch(path, { method: 'POST' });
+    const token = $('token').value.trim();
+    const response = await fetch(path, { method: 'POST', headers: token ? { authorization: 'Bearer ' + token } : {} });
     const text = await response.text();
     let body;
     try { body = JSON.parse(text); } catch { body = undefined; }
@@ -170,6 +179,8 @@ async function control(path) {
 }
 
 for (const [id, path] of [['pause', '/pause'], ['resume', '/resume'], ['cutover', '/cutover']]) $('button-' + id).addEventListener('click', () => void control(path));
+$('token').value = storedToken();
+$('token').addEventListener('input', () => { try { sessionStorage.setItem(TOKEN_KEY, $('token').value.trim()); } catch { /* storage refused: the field still works */ } });
 poll();
 `;
 
@@ -177,7 +188,7 @@ const BODY = String.raw`
 <h1>tideferry</h1>
 <div id="badges"></div>
 <p id="endpoints"></p>
-<p><button id="button-pause" title="POST /pause: hold the row copy (the binlog applier goes on)">Pause copy</button><button id="button-resume" title="POST /resume">Resume copy</button><button id="button-cutover" title="POST /cutover: confirm a manual cutover once the writers are stopped">Confirm cutover</button><span id="answer" role="status"></span></p>
+<p><span id="token-box" hidden><label>control token <input id="token" type="password" autocomplete="off" spellcheck="false"></label></span><button id="button-pause" title="POST /pause: hold the row copy (the binlog applier goes on)">Pause copy</button><button id="button-resume" title="POST /resume">Resume copy</button><button id="button-cutover" title="POST /cutover: confirm a manual cutover once the writers are stopped">Confirm cutover</button><span id="answer" role="status"></span></p>
 <p id="connection" role="alert"></p>
 <h2>Row copy</h2>
 <dl class="figures">

@@ -40,6 +40,18 @@ describe('cli', () => {
     assert.ok(result.stderr.includes(path));
   });
 
+  it('exits 2 with one line naming http.tokenEnv when its variable is not set, before connecting to anything', () => {
+    const path = join(dir, 'token.yaml');
+    writeFileSync(path, `source: { host: 127.0.0.1, port: ${sandbox.source.port}, user: tideferry, password: x }\ntarget: { host: 127.0.0.1, port: ${sandbox.target.port}, user: tideferry, passwordEnv: TARGET_PW }\ndatabases: [shop]\nhttp: { listen: "127.0.0.1:0", tokenEnv: TIDEFERRY_UNSET_TOKEN }\n`);
+    const result = cli('run', path, '--log-format', 'json');
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /^tideferry: http\.tokenEnv names the environment variable TIDEFERRY_UNSET_TOKEN, which is not set/);
+    const ctl = cli('ctl', 'pause', '--url', 'http://127.0.0.1:9', '--token-env', 'TIDEFERRY_UNSET_TOKEN');
+    assert.equal(ctl.status, 2, ctl.stderr);
+    assert.match(ctl.stderr, /--token-env names the environment variable TIDEFERRY_UNSET_TOKEN, which is not set/);
+  });
+
   it('exits 1 with one line for a wrong password, without the password or a stack trace', () => {
     const path = config({ host: '127.0.0.1', port: sandbox.source.port, user: 'tideferry', password: 'not-the-password' });
     const result = cli('run', path, '--log-format', 'json');

@@ -2,6 +2,8 @@
 // during a real migration under a write load: the rows copied move; Pause holds the copy (the
 // count stands still, the page says it is paused) and Resume lets it go on; Confirm cutover is
 // refused with the engine's reason while the run copies, and accepted once it waits for it. The
+// run requires a control token: a button without it is refused (401) and does nothing; typed in
+// the page's token field (kept in sessionStorage), the buttons work. The
 // page shows no password, and a table named with markup as text. At the end every row of source
 // and target is compared.
 //
@@ -37,6 +39,7 @@ function findChromium(): string | undefined {
 const chromiumPath = findChromium();
 const MARKUP_TABLE = '<img src=x onerror="window.injected=1">';
 const TABLES = [...SAMPLE_TABLES, MARKUP_TABLE];
+const PAGE_TOKEN = 'page-token-51d2e8';
 
 /** POST with an Origin header, as a page of another site would send it. */
 function postFrom(origin: string, url: string): Promise<number> {
@@ -80,8 +83,9 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
     await load.start();
     // Small batches, one table at a time: the copy lasts long enough to watch.
     const ferry = new Ferry({
-      config: sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0' }, copy: { batchRows: 200, adaptive: false, concurrency: 1 }, cutover: { mode: 'manual' } }),
+      config: sandboxConfig(sandbox, { http: { listen: '127.0.0.1:0', tokenEnv: 'TIDEFERRY_PAGE_TOKEN' }, copy: { batchRows: 200, adaptive: false, concurrency: 1 }, cutover: { mode: 'manual' } }),
       logger: testLogger(),
+      env: { ...process.env, TIDEFERRY_PAGE_TOKEN: PAGE_TOKEN },
     });
     const running = ferry.run();
     running.catch(() => undefined);
@@ -108,6 +112,15 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       assert.equal(await page.locator('#tables img').count(), 0, 'a table name is text, not markup');
       assert.equal(await page.evaluate(() => (globalThis as { injected?: number }).injected), undefined);
       assert.ok(Number((await page.locator('#copy-total').textContent())?.replace(/,/g, '')) > 0, 'an estimated total is shown');
+
+      // The run wants a token: without it a button is refused and the copy goes on; with it typed in, the buttons work.
+      assert.equal(await page.locator('#token-box').isVisible(), true, 'the token field is shown');
+      await page.click('#button-pause');
+      await waitFor(async () => /refused \(401\)/.test((await page.locator('#answer').textContent()) ?? ''), 5_000, 'the 401 on the page', 50);
+      assert.match((await page.locator('#answer').textContent()) ?? '', /TIDEFERRY_PAGE_TOKEN/);
+      assert.equal(ferry.status().copyPaused, false, 'the pause without the token did nothing');
+      await page.fill('#token', PAGE_TOKEN);
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('tideferry-control-token')), PAGE_TOKEN, 'kept in the tab');
 
       // Confirm cutover while copying: refused, and the page says why.
       await page.click('#button-cutover');
@@ -142,6 +155,7 @@ describe('status page', { skip: chromiumPath ? false : 'no chromium installed (D
       const text = (await page.content()) + JSON.stringify(ferry.status());
       for (const password of [sandbox.source.endpoint.password, sandbox.target.endpoint.password]) assert.ok(!text.includes(password), 'a password is shown');
       assert.equal(await postFrom('http://elsewhere.example', `${ferry.httpUrl}/pause`), 403);
+      assert.ok(!text.includes(PAGE_TOKEN), 'the token is not in /status');
       assert.equal(ferry.status().copyPaused, false, 'the refused pause did nothing');
 
       // The run waits for the operator: stop the writers, confirm on the page.
