@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { describePosition, readSourcePosition } from './binlog/position.js';
 import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
+import { LiveSettings } from './config/live.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { CopyRate, tableProgress, totalProgress, type CopyProgress } from './copy/progress.js';
 import { createRowWriter } from './copy/writer-choice.js';
@@ -67,9 +68,12 @@ export class Ferry {
   readonly metrics: Metrics;
   /** Spans through @opentelemetry/api (no-ops unless the CLI started the SDK: telemetry/sdk.ts). */
   private readonly trace = new RunTrace();
+  /** What PUT /config may change while the run runs (config/live.ts); the copier reads it at each batch. */
+  readonly settings: LiveSettings;
 
   constructor(private readonly options: FerryOptions) {
     const { config } = options;
+    this.settings = new LiveSettings(config);
     this.source = resolveEndpoint(config.source, 'source', options.env);
     this.target = resolveEndpoint(config.target, 'target', options.env);
     this.writerStop = createWriterStop(config.cutover, this.source, options.logger);
@@ -349,7 +353,8 @@ export class Ferry {
     // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
     try {
       verification.start(this.gate, signal);
-      const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
+      // Sized for the most workers copy.concurrency allows (it may grow mid-run); connections open as they are needed.
+      const pool = createPool(this.target, 64, { flags: ['+LOCAL_FILES'] } as never);
       try {
         const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
         const copier = new RowCopier({
@@ -357,11 +362,14 @@ export class Ferry {
           writer,
           tables: this.tables,
           rowFilters,
-          concurrency: config.copy.concurrency,
+          settings: this.settings,
           lockingRead: config.copy.lockingRead,
           state,
           gate: this.gate,
-          sizerFor: () => (config.copy.adaptive ? new CopyBatchSizer({ initial: config.copy.batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(config.copy.batchRows)),
+          sizerFor: () => {
+            const { batchRows } = this.settings.copy;
+            return config.copy.adaptive ? new CopyBatchSizer({ initial: batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(batchRows);
+          },
           logger,
           onRetry: (code) => this.metrics.retries.inc({ component: 'copy', code }),
           onBatch: (batch) => {
