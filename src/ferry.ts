@@ -55,6 +55,7 @@ export class Ferry {
   private readonly abort = new AbortController();
   private replication: Replication | undefined;
   private gate: ThrottlingCopyGate | undefined;
+  private copier: RowCopier | undefined;
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
   private verification: RunVerification | undefined;
@@ -177,6 +178,7 @@ export class Ferry {
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? this.copyPauseAsked,
+      copyWorkers: this.copier?.activeWorkers ?? 0,
       writersStopped: this.state?.writersStopped ?? null,
       tuning: this.tuning(),
       keepUp: this.replication?.health(),
@@ -383,6 +385,7 @@ export class Ferry {
             verification.wake();
           },
         });
+        this.copier = copier;
         await guard(copier.run(signal));
       } finally {
         await pool.end().catch(() => undefined);
