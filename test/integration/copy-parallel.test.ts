@@ -43,10 +43,11 @@ describe('one table copied by several workers', () => {
     tables = result.tables;
   };
 
-  const copier = (state: StateTracker, gate: CopyGate, settings: { copy: { batchRows: number; concurrency: number } }, pool: ReturnType<typeof createPool>) =>
+  const copier = (state: StateTracker, gate: CopyGate, settings: { copy: { batchRows: number; concurrency: number } }, pool: ReturnType<typeof createPool>, onBatch?: (rows: number) => void) =>
     new RowCopier({
       source: sandbox.source.endpoint, writer: new LoadDataRowWriter(pool), tables, rowFilters: new Map(), settings, lockingRead: 'share', state, gate,
       sizerFor: () => new FixedBatchSizer(settings.copy.batchRows), logger: silentLogger(),
+      ...(onBatch ? { onBatch: (batch: { rowsRead: number }) => onBatch(batch.rowsRead) } : {}),
     });
 
   const assertEqual = async () => {
@@ -133,7 +134,7 @@ describe('one table copied by several workers', () => {
     await assertEqual();
   });
 
-  it('follows copy.concurrency changed mid-copy: workers start and retire', { timeout: 120_000 }, async () => {
+  it('follows copy.concurrency and copy.batchRows changed mid-copy: workers start and retire, sizers restart', { timeout: 120_000 }, async () => {
     await resetTarget();
     const settings = new LiveSettings(sandboxConfig(sandbox, { copy: { batchRows: 300, concurrency: 1 } }));
     const seen: number[] = [];
@@ -146,7 +147,8 @@ describe('one table copied by several workers', () => {
     };
     const pool = createPool(sandbox.target.endpoint, 8, { flags: ['+LOCAL_FILES'] } as never);
     try {
-      run = copier(freshState(), gate, settings, pool);
+      const batchRows: number[] = [];
+      run = copier(freshState(), gate, settings, pool, (rows) => batchRows.push(rows));
       const copying = run.run(new AbortController().signal);
       const phase = async (concurrency: number, until: (workers: number) => boolean) => {
         settings.apply({ copy: { concurrency } });
@@ -165,6 +167,13 @@ describe('one table copied by several workers', () => {
       await sleep(300);
       assert.ok(seen.slice(from).every((workers) => workers <= 2), `after the change to 2: ${[...new Set(seen.slice(from))].join(',')}`);
       assert.equal(run.peakWorkers, 4);
+      // batchRows: the sizers start again from the new value (a batch in flight may still have the old size).
+      settings.apply({ copy: { batchRows: 50 } });
+      const sized = batchRows.length + 2;
+      await sleep(300);
+      const later = batchRows.slice(sized);
+      assert.ok(later.length > 5 && later.every((rows) => rows <= 50) && later.includes(50), `batches after the change to 50 rows: ${[...new Set(later)].join(',')}`);
+      settings.apply({ copy: { batchRows: 3000 } });
       await copying;
     } finally {
       await pool.end();
