@@ -19,8 +19,9 @@ program
   .option('--rows <n>', 'rows in all', '1000000')
   .option('--tables <n>', 'tables', '4')
   .option('--rounds <n>', 'alternating rounds per method', '2')
-  .action((options: { rows: string; tables: string; rounds: string }) =>
-    benchCopy({ rows: Number(options.rows), tables: Number(options.tables), rounds: Number(options.rounds) }),
+  .option('--concurrency <n>', 'copy.concurrency of the tideferry runs', '4')
+  .action((options: { rows: string; tables: string; rounds: string; concurrency: string }) =>
+    benchCopy({ rows: Number(options.rows), tables: Number(options.tables), rounds: Number(options.rounds), concurrency: Number(options.concurrency) }),
   );
 
 const list = (text: string) => text.split(',').map((item) => Number(item.trim())).filter((value) => Number.isFinite(value) && value > 0);

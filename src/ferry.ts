@@ -56,6 +56,7 @@ export class Ferry {
   private readonly abort = new AbortController();
   private replication: Replication | undefined;
   private gate: ThrottlingCopyGate | undefined;
+  private copier: RowCopier | undefined;
   private writerStop: WriterStop;
   private state: StateTracker | undefined;
   private verification: RunVerification | undefined;
@@ -71,8 +72,7 @@ export class Ferry {
   private readonly trace = new RunTrace();
   /**
    * The settings PUT /config may change while the run runs (config/live.ts), made from the
-   * config. The copier and the copy gate are to read them at each batch and stride (wired at
-   * the merge of their branches; until then they keep the values the config gave at the start).
+   * config. The copier reads them at each batch, the copy gate at each stride.
    */
   readonly settings: LiveSettings;
   /** The control API's bearer token (http.tokenEnv), resolved when the ferry is made: a missing one fails before anything starts. */
@@ -204,6 +204,7 @@ export class Ferry {
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
       copyPaused: this.gate?.isPaused ?? this.copyPauseAsked,
+      copyWorkers: this.copier?.activeWorkers ?? 0,
       settings: this.settings.values,
       control: { tokenRequired: this.controlToken !== undefined, ...(this.controlToken ? { tokenEnv: this.controlToken.envName } : {}) },
       writersStopped: this.state?.writersStopped ?? null,
@@ -384,7 +385,8 @@ export class Ferry {
     // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
     try {
       verification.start(this.gate, signal);
-      const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
+      // Sized for the most workers copy.concurrency allows (it may grow mid-run); connections open as they are needed.
+      const pool = createPool(this.target, 64, { flags: ['+LOCAL_FILES'] } as never);
       try {
         const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
         const copier = new RowCopier({
@@ -392,11 +394,14 @@ export class Ferry {
           writer,
           tables: this.tables,
           rowFilters,
-          concurrency: config.copy.concurrency,
+          settings: this.settings,
           lockingRead: config.copy.lockingRead,
           state,
           gate: this.gate,
-          sizerFor: () => (config.copy.adaptive ? new CopyBatchSizer({ initial: config.copy.batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(config.copy.batchRows)),
+          sizerFor: () => {
+            const { batchRows } = this.settings.copy;
+            return config.copy.adaptive ? new CopyBatchSizer({ initial: batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(batchRows);
+          },
           logger,
           onRetry: (code) => this.metrics.retries.inc({ component: 'copy', code }),
           onBatch: (batch) => {
@@ -410,6 +415,7 @@ export class Ferry {
             verification.wake();
           },
         });
+        this.copier = copier;
         await guard(copier.run(signal));
       } finally {
         await pool.end().catch(() => undefined);

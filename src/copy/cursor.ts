@@ -116,3 +116,9 @@ export function selectLastKey(table: TableSchema): string {
     .map((column) => `${quoteIdentifier(column.name)} DESC`)
     .join(',')} LIMIT 1`;
 }
+
+/** Reads the first primary key of the table (where a split table's first range starts). */
+export function selectFirstKey(table: TableSchema): string {
+  const keys = primaryKeyColumns(table);
+  return `SELECT ${selectList(keys)} FROM ${quoteTable(table)} ORDER BY ${keys.map((column) => quoteIdentifier(column.name)).join(',')} LIMIT 1`;
+}

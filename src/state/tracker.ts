@@ -169,8 +169,9 @@ export class StateTracker {
     if (this.table(key).upTo === null) this.updateTable(key, { upTo: upTo ? encodeRow(upTo) : null });
   }
 
-  batchCopied(key: string, lastKey: Row, rows: number): void {
-    this.updateTable(key, { lastKey: encodeRow(lastKey), rowsCopied: this.table(key).rowsCopied + rows });
+  /** A copy batch of `rows` rows; `lastKey` is the new frontier (every row up to it copied), undefined if it did not move. */
+  batchCopied(key: string, lastKey: Row | undefined, rows: number): void {
+    this.updateTable(key, { ...(lastKey ? { lastKey: encodeRow(lastKey) } : {}), rowsCopied: this.table(key).rowsCopied + rows });
   }
 
   tableCopied(key: string): void {
