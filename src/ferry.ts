@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { describePosition, readSourcePosition } from './binlog/position.js';
 import { Replication } from './binlog/replication.js';
 import { resolveEndpoint, type Config } from './config/load.js';
+import { LiveSettings } from './config/live.js';
 import { FixedBatchSizer, RowCopier } from './copy/copier.js';
 import { CopyRate, tableProgress, totalProgress, type CopyProgress } from './copy/progress.js';
 import { createRowWriter } from './copy/writer-choice.js';
@@ -15,7 +16,7 @@ import { readEstimatedRows } from './db/estimates.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { tableKey, type TableSchema } from './db/schema.js';
 import { readTableShapes, shapeFingerprint } from './db/shape.js';
-import { RunCancelledError, TideferryError } from './errors.js';
+import { PreflightError, RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { bridgeRegistry } from './telemetry/metrics-bridge.js';
@@ -26,6 +27,7 @@ import { readRunIdentity } from './state/identity.js';
 import { openState } from './state/resume.js';
 import type { StateTracker, WritersStopped } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
+import { checkHeartbeatTable, HeartbeatWriter, parseHeartbeatTable, type HeartbeatSettings } from './throttle/heartbeat.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
 import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
 import { runCutover } from './cutover/cutover.js';
@@ -67,12 +69,18 @@ export class Ferry {
   readonly metrics: Metrics;
   /** Spans through @opentelemetry/api (no-ops unless the CLI started the SDK: telemetry/sdk.ts). */
   private readonly trace = new RunTrace();
+  /**
+   * The settings PUT /config may change while the run runs (config/live.ts), made from the
+   * config. The copy gate reads its throttle bounds here at each stride.
+   */
+  readonly settings: LiveSettings;
 
   constructor(private readonly options: FerryOptions) {
     const { config } = options;
     this.source = resolveEndpoint(config.source, 'source', options.env);
     this.target = resolveEndpoint(config.target, 'target', options.env);
     this.writerStop = createWriterStop(config.cutover, this.source, options.logger);
+    this.settings = new LiveSettings(config);
     this.metrics = new Metrics({
       phase: () => this.phase,
       tuning: () => this.tuning(),
@@ -101,7 +109,7 @@ export class Ferry {
       }),
       checkpointAgeSeconds: () => this.checkpointer?.ageSeconds,
       replicaLags: () => this.lagSource?.lastLagSeconds ?? new Map(),
-      replicaLagAllowedSeconds: () => config.throttle.maxLagSeconds,
+      replicaLagAllowedSeconds: () => this.settings.throttle.maxLagSeconds,
       saturationBound: () => config.binlog.saturationBound,
     });
     // The same figures over OTel metrics, read from this registry when the SDK collects (a no-op meter without one).
@@ -110,6 +118,11 @@ export class Ferry {
 
   /** Where the status page, /metrics and the control API listen, once the run has started. */
   httpUrl: string | undefined;
+
+  /** The copy gate, once the copy has started (tests and the throttle bench read its steps). */
+  get copyGate(): ThrottlingCopyGate | undefined {
+    return this.gate;
+  }
 
   /** Thread id of the binlog connection on the source (tests kill it). */
   get binlogThreadId(): number | undefined {
@@ -332,23 +345,49 @@ export class Ferry {
 
     this.enterPhase('copy');
     this.stats.copyStarted();
-    const lagSource = config.throttle.replicas.length
-      ? new ReplicaLagSource(config.throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)))
-      : undefined;
-    this.lagSource = lagSource;
-    this.gate = new ThrottlingCopyGate({
-      lagSource,
-      maxLagSeconds: config.throttle.maxLagSeconds,
-      maxPauseSeconds: config.throttle.maxPauseSeconds,
-      targetSaturated: () => replication.saturated,
-      binlogLagSeconds: () => replication.lagSeconds(),
-      binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
-    });
-    if (this.copyPauseAsked) this.gate.pause();
-    // The replica lag is read until the run ends: verification in the background passes the
-    // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
+    const { throttle } = config;
+    // The heartbeat (throttle/heartbeat.ts): checked on the target before the copy, or written by us.
+    let heartbeat: (HeartbeatSettings & { serverId: number }) | undefined;
+    let heartbeatWriter: HeartbeatWriter | undefined;
+    let lagSource: ReplicaLagSource | undefined;
     try {
-      verification.start(this.gate, signal);
+      if (throttle.heartbeat) {
+        const table = parseHeartbeatTable(throttle.heartbeat.table);
+        if (tablesByKey.has(throttle.heartbeat.table)) {
+          throw new PreflightError('heartbeat', `throttle.heartbeat.table ${throttle.heartbeat.table} is one of the migrated tables: the heartbeat needs a table of its own on the target (pt-heartbeat's default database is percona)`);
+        }
+        const settings = { ...table, utc: throttle.heartbeat.utc };
+        if (throttle.heartbeat.write) {
+          heartbeatWriter = new HeartbeatWriter({ target: this.target, heartbeat: settings, intervalMs: throttle.heartbeat.intervalMs, logger });
+          await heartbeatWriter.start();
+          heartbeat = { ...settings, serverId: heartbeatWriter.serverId };
+        } else {
+          const checked = await checkHeartbeatTable(targetAdmin, table);
+          if (!checked.rowPresent) logger.warn({ table: throttle.heartbeat.table, serverId: checked.serverId }, 'the heartbeat table has no row of the target yet: is pt-heartbeat --update running against the target? Until it writes, the replicas\' lag counts as unknown');
+          heartbeat = { ...settings, serverId: checked.serverId };
+        }
+      }
+      lagSource = throttle.replicas.length || throttle.discoverReplicas
+        ? new ReplicaLagSource(throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)), {
+          heartbeat,
+          discovery: throttle.discoverReplicas ? { target: this.target, credentials: { user: this.target.user, password: this.target.password, tls: this.target.tls } } : undefined,
+          logger,
+        })
+        : undefined;
+      this.lagSource = lagSource;
+      this.gate = new ThrottlingCopyGate({
+        lagSource,
+        settings: this.settings,
+        floor: throttle.floor,
+        targetSaturated: () => replication.saturated,
+        binlogLagSeconds: () => replication.lagSeconds(),
+        logger,
+      });
+      if (this.copyPauseAsked) this.gate.pause();
+      // Verification in the background passes the gate's holds (a pause, the binlog lag), not the
+      // replica-lag pause (copy-gate.ts). The lag source is closed when the run ends.
+      if (lagSource) logger.info({ replicas: await lagSource.discover() }, 'replicas watched for lag');
+      verification.start(this.gate.background(), signal);
       const pool = createPool(this.target, config.copy.concurrency, { flags: ['+LOCAL_FILES'] } as never);
       try {
         const writer = await createRowWriter(config.copy.writeMethod, pool, targetAdmin, logger);
@@ -414,6 +453,7 @@ export class Ferry {
         await replication.stop();
       }
     } finally {
+      await heartbeatWriter?.stop();
       await lagSource?.close();
     }
   }
