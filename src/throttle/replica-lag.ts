@@ -106,6 +106,8 @@ export class ReplicaLagSource implements LagSource {
   /** Each replica's current trouble, said once when it starts and once when it ends. */
   private readonly problems = new Map<string, string>();
   private readonly retryAfter = new Map<string, number>();
+  /** Why the last connection to a replica failed (said while its next attempt waits). */
+  private readonly connectFailures = new Map<string, string>();
   private nextDiscovery = 0;
   private readonly discoveryLog: DiscoveryLog;
   /** The lag each replica showed at its last read, by host:port (no user: metric labels). */
@@ -217,14 +219,17 @@ export class ReplicaLagSource implements LagSource {
     const open = this.connections.get(key);
     if (open) return open;
     const retryAt = this.retryAfter.get(key) ?? 0;
-    if (Date.now() < retryAt) throw new ReadProblem(this.problems.get(key) ?? 'unreachable');
+    if (Date.now() < retryAt) throw new ReadProblem(this.connectFailures.get(key) ?? 'unreachable');
     let connection: Connection;
     try {
       connection = await connect(endpoint, { connectTimeout: (this.options.readTimeoutSeconds ?? 5) * 1000 });
     } catch (error) {
       this.retryAfter.set(key, Date.now() + (this.options.reconnectSeconds ?? 2) * 1000);
-      throw new ReadProblem(`unreachable with the configured credentials: ${errorMessage(error)}`);
+      const reason = `unreachable with the configured credentials: ${errorMessage(error)}`;
+      this.connectFailures.set(key, reason);
+      throw new ReadProblem(reason);
     }
+    this.connectFailures.delete(key);
     if (this.closed) {
       await connection.end().catch(() => undefined);
       throw new ReadProblem('closed');
