@@ -183,7 +183,8 @@ export class ThrottlingCopyGate implements CopyGate {
         this.strideAdmitted++;
         const pause = this.backoff.pauseSeconds;
         if (pause > 0 && !signal.aborted) {
-          this.reason = 'replica-lag';
+          // At its floor (floor: lhm) the pause is the copy's pace, not a hold for lag.
+          this.reason = this.backoff.backingOff ? 'replica-lag' : undefined;
           await sleep(pause, signal);
           return;
         }
@@ -217,7 +218,7 @@ export class ThrottlingCopyGate implements CopyGate {
     if (!wasBackingOff && this.backoff.backingOff) {
       this.options.logger?.warn({ replica: lag.replica, lagSeconds: round(lag.seconds), maxLagSeconds, pauseSeconds: pause }, 'replica lag over throttle.maxLagSeconds: the copy backs off (the pause between strides doubles while it lasts)');
     } else if (wasBackingOff && !this.backoff.backingOff) {
-      this.options.logger?.info({ lagSeconds: round(lag.seconds), maxLagSeconds, pauseSeconds: pause }, 'replica lag back under throttle.maxLagSeconds: the copy is at full speed again');
+      this.options.logger?.info({ lagSeconds: round(lag.seconds), maxLagSeconds, pauseSeconds: pause }, 'replica lag back under throttle.maxLagSeconds: the copy is at full speed again (the pause is back at its floor)');
     }
   }
 }

@@ -116,3 +116,19 @@ describe('replica-lag throttle strides', () => {
     assert.equal(source.reads, 1);
   });
 });
+
+describe('replica-lag throttle reason', () => {
+  it('says replica-lag only while the pause is above its floor (floor lhm: the 0.1 s pace is no hold)', async () => {
+    let lag = 0;
+    const gate = new ThrottlingCopyGate({ lagSource: lagOf(() => lag), maxLagSeconds: 1, maxPauseSeconds: 1, floor: 'lhm', targetSaturated: () => false });
+    const signal = new AbortController().signal;
+    await gate.wait(signal);
+    gate.batchDone();
+    assert.equal(gate.reason, undefined);
+    lag = 5;
+    const waiting = gate.wait(signal);
+    await sleep(20);
+    assert.equal(gate.reason, 'replica-lag');
+    await waiting;
+  });
+});
