@@ -29,6 +29,7 @@ import type { StateTracker, WritersStopped } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
 import { checkHeartbeatTable, HeartbeatWriter, parseHeartbeatTable, type HeartbeatSettings } from './throttle/heartbeat.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
+import { ThreadsRunningSource } from './throttle/threads-running.js';
 import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
 import { runCutover } from './cutover/cutover.js';
 import { settleInterruptedCutover } from './cutover/interrupted.js';
@@ -350,6 +351,7 @@ export class Ferry {
     let heartbeat: (HeartbeatSettings & { serverId: number }) | undefined;
     let heartbeatWriter: HeartbeatWriter | undefined;
     let lagSource: ReplicaLagSource | undefined;
+    const threadsRunning = throttle.maxThreadsRunning === undefined ? undefined : new ThreadsRunningSource(this.target, logger);
     try {
       if (throttle.heartbeat) {
         const table = parseHeartbeatTable(throttle.heartbeat.table);
@@ -382,6 +384,7 @@ export class Ferry {
         targetSaturated: () => replication.saturated,
         binlogLagSeconds: () => replication.lagSeconds(),
         logger,
+        threadsRunning: threadsRunning && { source: threadsRunning, maxThreadsRunning: throttle.maxThreadsRunning! },
       });
       if (this.copyPauseAsked) this.gate.pause();
       // Verification in the background passes the gate's holds (a pause, the binlog lag), not the
@@ -455,6 +458,7 @@ export class Ferry {
     } finally {
       await heartbeatWriter?.stop();
       await lagSource?.close();
+      await threadsRunning?.close();
     }
   }
 }

@@ -117,6 +117,11 @@ export const configSchema = z.strictObject({
        * replicas that set report_host), reached with the target's user, password and TLS.
        */
       discoverReplicas: z.boolean().default(true),
+      /**
+       * lhm's other throttler, off unless set: over this many Threads_running on the target (tideferry's
+       * own sessions count) the pause between copy strides doubles, at or under it halves.
+       */
+      maxThreadsRunning: z.number().int().min(1).optional(),
       /** Sub-second lag from a heartbeat table in pt-heartbeat's format (README, "Throttling"). */
       heartbeat: z
         .strictObject({

@@ -21,8 +21,9 @@ import type { Logger } from '../log.js';
 import { LagBackoff, type PauseFloor } from './backoff.js';
 import { BinlogPacer, type CopyPace } from './binlog-pacer.js';
 import type { LagSource, ReplicaLag } from './replica-lag.js';
+import type { LoadSource } from './threads-running.js';
 
-export type ThrottleReason = 'paused' | 'binlog-lag' | 'target-saturated' | 'replica-lag';
+export type ThrottleReason = 'paused' | 'binlog-lag' | 'target-saturated' | 'replica-lag' | 'target-threads';
 
 type ThrottleValues = LiveValues['throttle'];
 
@@ -44,6 +45,11 @@ export interface CopyGateOptions {
   readonly binlogLagTargetSeconds?: number;
   /** Where the throttle's start and end are said (once each). */
   readonly logger?: Logger;
+  /**
+   * lhm's other throttler (optional): the target's Threads_running, read at the same steps, over
+   * `maxThreadsRunning` doubling a pause of its own; the copy waits the larger pause.
+   */
+  readonly threadsRunning?: { readonly source: LoadSource; readonly maxThreadsRunning: number };
 }
 
 /**
@@ -72,6 +78,9 @@ const round = (seconds: number) => (Number.isFinite(seconds) ? Math.round(second
 export class ThrottlingCopyGate implements CopyGate {
   private paused = false;
   private readonly backoff: LagBackoff;
+  private readonly threadsBackoff: LagBackoff | undefined;
+  /** Threads_running on the target at the last step (when that throttle is on). */
+  threadsRunning: number | undefined;
   private readonly settings: () => ThrottleValues;
   /** What held the copy back last (undefined when it runs freely), and the lag it saw. */
   reason: ThrottleReason | undefined;
@@ -104,6 +113,8 @@ export class ThrottlingCopyGate implements CopyGate {
     const settings = options.settings;
     this.settings = settings ? () => settings.throttle : () => fixed;
     this.backoff = new LagBackoff(this.settings, options.floor ?? 0);
+    const threads = options.threadsRunning;
+    if (threads) this.threadsBackoff = new LagBackoff(() => ({ maxLagSeconds: threads.maxThreadsRunning, maxPauseSeconds: this.settings().maxPauseSeconds }), options.floor ?? 0);
     if (options.binlogLagSeconds && (settings || options.binlogLagTargetSeconds !== undefined)) {
       this.pacer = new BinlogPacer({ targetSeconds: this.settings().binlogLagTargetSeconds });
     }
@@ -122,7 +133,11 @@ export class ThrottlingCopyGate implements CopyGate {
   }
 
   get pauseSeconds(): number {
-    return this.backoff.pauseSeconds;
+    return Math.max(this.backoff.pauseSeconds, this.threadsBackoff?.pauseSeconds ?? 0);
+  }
+
+  private get backingOff(): boolean {
+    return this.backoff.backingOff || (this.threadsBackoff?.backingOff ?? false);
   }
 
   /**
@@ -177,14 +192,14 @@ export class ThrottlingCopyGate implements CopyGate {
     this.copyWaiting++;
     try {
       await this.hold(signal);
-      if (this.options.lagSource && !signal.aborted) {
+      if ((this.options.lagSource || this.threadsBackoff) && !signal.aborted) {
         if (this.stepping) await this.stepping;
         else if (this.strideAdmitted >= this.strideSize) await (this.stepping = this.step().finally(() => (this.stepping = undefined)));
         this.strideAdmitted++;
-        const pause = this.backoff.pauseSeconds;
+        const pause = this.pauseSeconds;
         if (pause > 0 && !signal.aborted) {
           // At its floor (floor: lhm) the pause is the copy's pace, not a hold for lag.
-          this.reason = this.backoff.backingOff ? 'replica-lag' : undefined;
+          this.reason = this.backoff.backingOff ? 'replica-lag' : this.threadsBackoff?.backingOff ? 'target-threads' : undefined;
           await sleep(pause, signal);
           return;
         }
@@ -202,22 +217,29 @@ export class ThrottlingCopyGate implements CopyGate {
   private async step(): Promise<void> {
     this.strideSize = Math.max(1, this.copyInFlight + this.copyWaiting);
     this.strideAdmitted = 0;
-    let lag: ReplicaLag;
-    try {
-      lag = await this.options.lagSource!.read();
-    } catch {
-      lag = { seconds: Infinity, replica: undefined };
-    }
+    const threads = this.options.threadsRunning;
+    const [lag, running] = await Promise.all([
+      this.options.lagSource ? this.options.lagSource.read().catch((): ReplicaLag => ({ seconds: Infinity, replica: undefined })) : Promise.resolve<ReplicaLag>({ seconds: 0, replica: undefined }),
+      threads ? threads.source.read().catch(() => Infinity) : Promise.resolve(undefined),
+    ]);
     this.replicaLagSeconds = lag.seconds;
-    const wasBackingOff = this.backoff.backingOff;
-    const pause = this.backoff.update(lag.seconds);
+    const wasBackingOff = this.backingOff;
+    const wasLagging = this.backoff.backingOff;
+    this.backoff.update(lag.seconds);
+    if (running !== undefined) {
+      const wereThreadsOver = this.threadsBackoff!.backingOff;
+      this.threadsRunning = running;
+      this.threadsBackoff!.update(running);
+      if (!wereThreadsOver && this.threadsBackoff!.backingOff) this.options.logger?.warn({ threadsRunning: Number.isFinite(running) ? running : null, maxThreadsRunning: threads!.maxThreadsRunning }, "the target's Threads_running over throttle.maxThreadsRunning: the copy backs off");
+    }
+    const pause = this.pauseSeconds;
     this.steps++;
     this.stepPauses.push(pause);
     if (this.stepPauses.length > 10_000) this.stepPauses.splice(0, 5_000);
     const { maxLagSeconds } = this.settings();
-    if (!wasBackingOff && this.backoff.backingOff) {
+    if (!wasLagging && this.backoff.backingOff) {
       this.options.logger?.warn({ replica: lag.replica, lagSeconds: round(lag.seconds), maxLagSeconds, pauseSeconds: pause }, 'replica lag over throttle.maxLagSeconds: the copy backs off (the pause between strides doubles while it lasts)');
-    } else if (wasBackingOff && !this.backoff.backingOff) {
+    } else if (wasBackingOff && !this.backingOff) {
       this.options.logger?.info({ lagSeconds: round(lag.seconds), maxLagSeconds, pauseSeconds: pause }, 'replica lag back under throttle.maxLagSeconds: the copy is at full speed again (the pause is back at its floor)');
     }
   }

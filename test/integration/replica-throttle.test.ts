@@ -16,6 +16,7 @@ import { attachReplica, SandboxServer, startSandbox, type Sandbox } from '../../
 import { WriteLoad } from '../../src/sandbox/load.js';
 import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import { ReplicaLagSource } from '../../src/throttle/replica-lag.js';
+import { ThreadsRunningSource } from '../../src/throttle/threads-running.js';
 import type { Logger } from '../../src/log.js';
 import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
@@ -202,6 +203,14 @@ describe('replica-lag throttle', () => {
     const sessions = async () => Number(((await target.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'tideferry' AND COMMAND NOT LIKE 'Binlog Dump%'"))[0] as { n: number }[])[0]!.n);
     await waitFor(async () => (await sessions()) === 0, 5_000, 'no tideferry session left on the target', 50).catch(() => undefined);
     assert.equal(await sessions(), 0, 'no tideferry session left on the target');
+  });
+
+  it('reads the target\'s Threads_running (lhm\'s other throttler), and nothing after close', async () => {
+    const threads = new ThreadsRunningSource(sandbox.target.endpoint);
+    const running = await threads.read();
+    assert.ok(Number.isInteger(running) && running >= 1, `Threads_running ${running}`);
+    await threads.close();
+    assert.equal(await threads.read(), Infinity);
   });
 
   it('refuses a heartbeat table that does not exist on the target, saying which and how to make it', { timeout: 120_000 }, async () => {

@@ -132,3 +132,33 @@ describe('replica-lag throttle reason', () => {
     await waiting;
   });
 });
+
+describe('Threads_running throttle (lhm\'s other throttler)', () => {
+  it('doubles and halves a pause of its own at the same strides; the copy waits the larger; unreadable counts as too many', async () => {
+    let running = 10;
+    const source = { read: async () => running, close: async () => undefined };
+    const gate = new ThrottlingCopyGate({ lagSource: lagOf(() => 0), maxLagSeconds: 1, maxPauseSeconds: 0.4, targetSaturated: () => false, threadsRunning: { source, maxThreadsRunning: 8 } });
+    const signal = new AbortController().signal;
+    const pauses: number[] = [];
+    for (const value of [10, 10, 10, 4, 4, Infinity, 4, 4]) {
+      running = value;
+      await gate.wait(signal);
+      gate.batchDone();
+      pauses.push(gate.pauseSeconds);
+    }
+    assert.deepEqual(pauses, [0.1, 0.2, 0.4, 0.2, 0.1, 0.2, 0.1, 0]);
+    assert.equal(gate.threadsRunning, 4);
+  });
+
+  it('runs without a replica-lag source', async () => {
+    const gate = new ThrottlingCopyGate({ lagSource: undefined, maxLagSeconds: 1, maxPauseSeconds: 0.2, targetSaturated: () => false, threadsRunning: { source: { read: async () => 50, close: async () => undefined }, maxThreadsRunning: 8 } });
+    const signal = new AbortController().signal;
+    await gate.wait(signal);
+    gate.batchDone();
+    const waiting = gate.wait(signal);
+    await sleep(20);
+    assert.equal(gate.reason, 'target-threads');
+    await waiting;
+    assert.equal(gate.steps, 2);
+  });
+});
