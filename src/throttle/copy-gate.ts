@@ -70,6 +70,18 @@ const sleep = (seconds: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
+/** Waits for `work`, or less if the signal aborts (a step's lag read can take seconds: a replica not answering). */
+const untilDoneOrAborted = (work: Promise<void>, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    work.then(done, done);
+  });
+
 const POLL_SECONDS = 0.05;
 const SLOW_BATCH_SCALE = 0.25;
 
@@ -193,8 +205,8 @@ export class ThrottlingCopyGate implements CopyGate {
     try {
       await this.hold(signal);
       if ((this.options.lagSource || this.threadsBackoff) && !signal.aborted) {
-        if (this.stepping) await this.stepping;
-        else if (this.strideAdmitted >= this.strideSize) await (this.stepping = this.step().finally(() => (this.stepping = undefined)));
+        if (!this.stepping && this.strideAdmitted >= this.strideSize) this.stepping = this.step().finally(() => (this.stepping = undefined));
+        if (this.stepping) await untilDoneOrAborted(this.stepping, signal);
         this.strideAdmitted++;
         const pause = this.pauseSeconds;
         if (pause > 0 && !signal.aborted) {

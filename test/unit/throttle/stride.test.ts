@@ -162,3 +162,15 @@ describe('Threads_running throttle (lhm\'s other throttler)', () => {
     assert.equal(gate.steps, 2);
   });
 });
+
+describe('a step and the run\'s end', () => {
+  it('lets a batch waiting on a slow lag read go at once when the run is aborted', async () => {
+    const gate = new ThrottlingCopyGate({ lagSource: lagOf(() => 60, 1_000), maxLagSeconds: 1, maxPauseSeconds: 5, targetSaturated: () => false });
+    const run = new AbortController();
+    const started = performance.now();
+    const waiting = gate.wait(run.signal);
+    setTimeout(() => run.abort(), 20);
+    await waiting;
+    assert.ok(performance.now() - started < 300, `waited ${performance.now() - started} ms after the abort`);
+  });
+});
