@@ -8,6 +8,7 @@ import { benchCopy } from './copy.js';
 import { benchCutover } from './cutover.js';
 import { benchKeepup } from './keepup.js';
 import { benchRowFilter } from './row-filter.js';
+import { benchThrottle } from './throttle.js';
 import { benchVerify } from './verify.js';
 import type { SizerSpec } from './apply-harness.js';
 
@@ -153,6 +154,17 @@ program
   .option('--schema-tables <n>', 'tables for the timing of one schema check', '200')
   .action((options: { rows: string; tables: string; concurrency: string; rounds: string; schemaTables: string }) =>
     benchVerify({ rows: Number(options.rows), tables: Number(options.tables), concurrency: list(options.concurrency), rounds: Number(options.rounds), schemaTables: Number(options.schemaTables) }),
+  );
+
+program
+  .command('throttle')
+  .description("the replica-lag throttle: a copy to a target with a slow replica, throttle off and on; rows/s and the replica's max and p99 lag")
+  .option('--rows <n>', 'rows in all', '300000')
+  .option('--tables <n>', 'tables', '4')
+  .option('--max-lag <seconds>', 'throttle.maxLagSeconds of the throttled run', '1')
+  .option('--link-mbps <n>', "the replica's link to the target, MB/s (what makes it slow)", '3')
+  .action((options: { rows: string; tables: string; maxLag: string; linkMbps: string }) =>
+    benchThrottle({ rows: Number(options.rows), tables: Number(options.tables), maxLagSeconds: Number(options.maxLag), linkBytesPerSecond: Number(options.linkMbps) * 1e6 }),
   );
 
 await program.parseAsync(process.argv);

@@ -16,7 +16,7 @@ import { readEstimatedRows } from './db/estimates.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { tableKey, type TableSchema } from './db/schema.js';
 import { readTableShapes, shapeFingerprint } from './db/shape.js';
-import { RunCancelledError, TideferryError } from './errors.js';
+import { PreflightError, RunCancelledError, TideferryError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { bridgeRegistry } from './telemetry/metrics-bridge.js';
@@ -28,7 +28,9 @@ import { readRunIdentity } from './state/identity.js';
 import { openState } from './state/resume.js';
 import type { StateTracker, WritersStopped } from './state/tracker.js';
 import { ThrottlingCopyGate } from './throttle/copy-gate.js';
+import { checkHeartbeatTable, HeartbeatWriter, parseHeartbeatTable, type HeartbeatSettings } from './throttle/heartbeat.js';
 import { ReplicaLagSource } from './throttle/replica-lag.js';
+import { ThreadsRunningSource } from './throttle/threads-running.js';
 import { CopyBatchSizer, type TuningSnapshot } from './tuning/index.js';
 import { runCutover } from './cutover/cutover.js';
 import { settleInterruptedCutover } from './cutover/interrupted.js';
@@ -123,6 +125,11 @@ export class Ferry {
 
   /** Where the status page, /metrics and the control API listen, once the run has started. */
   httpUrl: string | undefined;
+
+  /** The copy gate, once the copy has started (tests and the throttle bench read its steps). */
+  get copyGate(): ThrottlingCopyGate | undefined {
+    return this.gate;
+  }
 
   /** Thread id of the binlog connection on the source (tests kill it). */
   get binlogThreadId(): number | undefined {
@@ -368,23 +375,51 @@ export class Ferry {
 
     this.enterPhase('copy');
     this.stats.copyStarted();
-    const lagSource = config.throttle.replicas.length
-      ? new ReplicaLagSource(config.throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)))
-      : undefined;
-    this.lagSource = lagSource;
-    this.gate = new ThrottlingCopyGate({
-      lagSource,
-      maxLagSeconds: config.throttle.maxLagSeconds,
-      maxPauseSeconds: config.throttle.maxPauseSeconds,
-      targetSaturated: () => replication.saturated,
-      binlogLagSeconds: () => replication.lagSeconds(),
-      binlogLagTargetSeconds: config.throttle.binlogLagTargetSeconds,
-    });
-    if (this.copyPauseAsked) this.gate.pause();
-    // The replica lag is read until the run ends: verification in the background passes the
-    // same gate through catch-up (a closed source would read as unknown lag: 5 s pauses).
+    const { throttle } = config;
+    // The heartbeat (throttle/heartbeat.ts): checked on the target before the copy, or written by us.
+    let heartbeat: (HeartbeatSettings & { serverId: number }) | undefined;
+    let heartbeatWriter: HeartbeatWriter | undefined;
+    let lagSource: ReplicaLagSource | undefined;
+    const threadsRunning = throttle.maxThreadsRunning === undefined ? undefined : new ThreadsRunningSource(this.target, logger);
     try {
-      verification.start(this.gate, signal);
+      if (throttle.heartbeat) {
+        const table = parseHeartbeatTable(throttle.heartbeat.table);
+        if (tablesByKey.has(throttle.heartbeat.table)) {
+          throw new PreflightError('heartbeat', `throttle.heartbeat.table ${throttle.heartbeat.table} is one of the migrated tables: the heartbeat needs a table of its own on the target (pt-heartbeat's default database is percona)`);
+        }
+        const settings = { ...table, utc: throttle.heartbeat.utc };
+        if (throttle.heartbeat.write) {
+          heartbeatWriter = new HeartbeatWriter({ target: this.target, heartbeat: settings, intervalMs: throttle.heartbeat.intervalMs, logger });
+          await heartbeatWriter.start();
+          heartbeat = { ...settings, serverId: heartbeatWriter.serverId };
+        } else {
+          const checked = await checkHeartbeatTable(targetAdmin, table);
+          if (!checked.rowPresent) logger.warn({ table: throttle.heartbeat.table, serverId: checked.serverId }, 'the heartbeat table has no row of the target yet: is pt-heartbeat --update running against the target? Until it writes, the replicas\' lag counts as unknown');
+          heartbeat = { ...settings, serverId: checked.serverId };
+        }
+      }
+      lagSource = throttle.replicas.length || throttle.discoverReplicas
+        ? new ReplicaLagSource(throttle.replicas.map((replica) => resolveEndpoint(replica, 'replica', this.options.env)), {
+          heartbeat,
+          discovery: throttle.discoverReplicas ? { target: this.target, credentials: { user: this.target.user, password: this.target.password, tls: this.target.tls } } : undefined,
+          logger,
+        })
+        : undefined;
+      this.lagSource = lagSource;
+      this.gate = new ThrottlingCopyGate({
+        lagSource,
+        settings: this.settings,
+        floor: throttle.floor,
+        targetSaturated: () => replication.saturated,
+        binlogLagSeconds: () => replication.lagSeconds(),
+        logger,
+        threadsRunning: threadsRunning && { source: threadsRunning, maxThreadsRunning: throttle.maxThreadsRunning! },
+      });
+      if (this.copyPauseAsked) this.gate.pause();
+      // Verification in the background passes the gate's holds (a pause, the binlog lag), not the
+      // replica-lag pause (copy-gate.ts). The lag source is closed when the run ends.
+      if (lagSource) logger.info({ replicas: await lagSource.discover() }, 'replicas watched for lag');
+      verification.start(this.gate.background(), signal);
       // Sized for the most workers copy.concurrency allows (it may grow mid-run); connections open as they are needed.
       const pool = createPool(this.target, 64, { flags: ['+LOCAL_FILES'] } as never);
       try {
@@ -455,7 +490,9 @@ export class Ferry {
         await replication.stop();
       }
     } finally {
+      await heartbeatWriter?.stop();
       await lagSource?.close();
+      await threadsRunning?.close();
     }
   }
 }

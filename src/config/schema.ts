@@ -107,8 +107,36 @@ export const configSchema = z.strictObject({
        * once the lag is back under half of it. The applier has the right of way.
        */
       binlogLagTargetSeconds: positiveSeconds.default(1),
+      /**
+       * The least pause between copy strides: 0 (a healthy run is not slowed), or `lhm` for lhm's
+       * 0.1 s (it always waits that long), or a number of seconds. See README, "Throttling".
+       */
+      floor: z.union([z.literal('lhm'), z.number().min(0).max(60)]).default(0),
+      /**
+       * Also watch the replicas the target reports (SHOW REPLICAS / SHOW SLAVE HOSTS, recursively;
+       * replicas that set report_host), reached with the target's user, password and TLS.
+       */
+      discoverReplicas: z.boolean().default(true),
+      /**
+       * lhm's other throttler, off unless set: over this many Threads_running on the target (tideferry's
+       * own sessions count) the pause between copy strides doubles, at or under it halves.
+       */
+      maxThreadsRunning: z.number().int().min(1).optional(),
+      /** Sub-second lag from a heartbeat table in pt-heartbeat's format (README, "Throttling"). */
+      heartbeat: z
+        .strictObject({
+          /** `database.table`; outside the migrated tables. */
+          table: z.string().regex(/^[^.`]+\.[^.`]+$/, 'give database.table'),
+          /** tideferry writes the target's row itself (creating the table in an existing database); otherwise pt-heartbeat --update does. */
+          write: z.boolean().default(false),
+          /** Between two of tideferry's stamps, ms. */
+          intervalMs: z.number().int().min(100).max(500).default(250),
+          /** Stamps are UTC (pt-heartbeat --utc), not the writer's local time. */
+          utc: z.boolean().default(false),
+        })
+        .optional(),
     })
-    .default({ replicas: [], maxLagSeconds: 1, maxPauseSeconds: 5, binlogLagTargetSeconds: 1 }),
+    .default({ replicas: [], maxLagSeconds: 1, maxPauseSeconds: 5, binlogLagTargetSeconds: 1, floor: 0, discoverReplicas: true }),
   cutover: z
     .strictObject({
       /** How writers are stopped: `read-only` (SET GLOBAL read_only on the source), `hook`, or `manual`. */

@@ -60,7 +60,7 @@ export interface VerificationFigures {
 }
 
 export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'done', 'failed'] as const;
-export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag'] as const;
+export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag', 'target-threads'] as const;
 export const SATURATION_CAUSES = ['target', 'engine'] as const;
 const STAGES = ['readDecode', 'build', 'tuning'] as const;
 const STAGE_LABELS = { readDecode: 'read_decode', build: 'build', tuning: 'tuning' } as const;

@@ -14,6 +14,8 @@ export interface SandboxServerOptions {
   readonly serverId: number;
   /** Extra `--option=value` flags for mariadbd (e.g. `--innodb-flush-log-at-trx-commit=1`). */
   readonly extraArgs?: readonly string[];
+  /** The tideferry user's password (default: a random one); a replica takes its primary's, as a replicated user would. */
+  readonly password?: string;
 }
 
 /** Connection settings of the user the sandbox creates: everything a config's `source`/`target` needs. */
@@ -74,7 +76,7 @@ export class SandboxServer {
   readonly socket: string;
   port = 0;
   readonly user = 'tideferry';
-  readonly password = `sandbox-${randomBytes(6).toString('hex')}`;
+  readonly password: string;
   /** An application user without SUPER, so that read_only stops it like it stops real writers. */
   readonly applicationUser = 'app';
   readonly applicationPassword = `app-${randomBytes(6).toString('hex')}`;
@@ -84,6 +86,7 @@ export class SandboxServer {
   private constructor(options: SandboxServerOptions) {
     this.name = options.name;
     this.serverId = options.serverId;
+    this.password = options.password ?? `sandbox-${randomBytes(6).toString('hex')}`;
     // Short paths: a unix socket path must stay under ~107 bytes.
     this.dir = mkdtempSync(join(tmpdir(), `tf-${options.name.slice(0, 3)}-`));
     this.socket = join(this.dir, 's');

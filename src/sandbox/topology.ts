@@ -39,7 +39,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const target = targetResult.value;
     let replica: SandboxServer | undefined;
     if (options.replica) {
-      replica = await start({ name: 'replica', serverId: 301, extraArgs: ['--read-only=ON'] });
+      // report_host: the target lists it in SHOW SLAVE HOSTS, where the throttle's discovery finds
+      // it; the target's credentials reach it (the throttle's discovery uses them).
+      replica = await start({ name: 'replica', serverId: 301, extraArgs: ['--read-only=ON', '--report-host=127.0.0.1'], password: target.password });
       await attachReplica(replica, target);
     }
     return { source, target, replica, stop };

@@ -41,6 +41,7 @@ const WAITS = {
   'binlog-lag': 'the binlog lag is over its target: the applier has the right of way',
   'target-saturated': 'the binlog side is saturated: the copy yields the target to it',
   'replica-lag': 'a replica of the target lags (or its lag cannot be read)',
+  'target-threads': 'the target runs more statements at once than throttle.maxThreadsRunning',
 };
 
 function element(tag, text, className) {

@@ -22,18 +22,19 @@ export type CopyPace = 'full' | 'one' | 'hold';
 
 export class BinlogPacer {
   private holding = false;
-  private readonly slowAboveSeconds: number;
 
-  constructor(private readonly options: BinlogPacerOptions) {
-    this.slowAboveSeconds = options.targetSeconds * (options.resumeFraction ?? 0.5);
-  }
+  constructor(private readonly options: BinlogPacerOptions) {}
 
-  /** Feeds the current lag; answers the pace the copy may go at now. */
-  update(lagSeconds: number): CopyPace {
-    if (!(lagSeconds <= this.options.targetSeconds)) this.holding = true;
-    else if (lagSeconds <= this.slowAboveSeconds) this.holding = false;
+  /**
+   * Feeds the current lag; answers the pace the copy may go at now. `targetSeconds`, when given,
+   * is the target at this step (the live `throttle.binlogLagTargetSeconds`, config/live.ts).
+   */
+  update(lagSeconds: number, targetSeconds = this.options.targetSeconds): CopyPace {
+    const slowAboveSeconds = targetSeconds * (this.options.resumeFraction ?? 0.5);
+    if (!(lagSeconds <= targetSeconds)) this.holding = true;
+    else if (lagSeconds <= slowAboveSeconds) this.holding = false;
     if (this.holding) return 'hold';
-    return lagSeconds > this.slowAboveSeconds ? 'one' : 'full';
+    return lagSeconds > slowAboveSeconds ? 'one' : 'full';
   }
 
   get isHolding(): boolean {
