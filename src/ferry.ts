@@ -127,6 +127,16 @@ export class Ferry {
     return this.replication?.streamer.binlogConnectionThreadId;
   }
 
+  /** How many times the binlog stream reconnected to the source. */
+  replicationReconnects(): number {
+    return this.replication?.streamer.reconnects ?? 0;
+  }
+
+  /** Thread id of the binlog applier's connection on the target (tests kill it). */
+  get applierThreadId(): number | undefined {
+    return this.replication?.applier.connectionThreadId;
+  }
+
   tuning(): TuningSnapshot | undefined {
     return this.replication?.tuning();
   }

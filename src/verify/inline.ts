@@ -17,7 +17,7 @@ import { keyTuple, tableWrites, type TableWrites } from '../binlog/apply/stateme
 import type { RowItem } from '../binlog/events.js';
 import type { CopyGate } from '../copy/copier.js';
 import type { Endpoint } from '../db/connection.js';
-import { classifyError, defaultRetryPolicy, tagServer, type RetryPolicy } from '../db/retry.js';
+import { classifyError, defaultRetryPolicy, ServerRefusedError, ServerUnreachableError, type RetryPolicy } from '../db/retry.js';
 import type { TableSchema } from '../db/schema.js';
 import { tableKey } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
@@ -215,6 +215,11 @@ export class InlineVerifier {
         if (error instanceof YieldToCollapse) {
           await this.idle(signal);
           continue;
+        }
+        // A server gone past the bound, or refusing: the policy's sentence names it already.
+        if (error instanceof ServerUnreachableError || error instanceof ServerRefusedError) {
+          this.fail(error);
+          return;
         }
         this.fail(error instanceof VerifierError ? error : new VerifierError(`verification${task.table ? ` of ${task.table}` : ''} failed: ${errorMessage(error)}`, { cause: error }));
         return;

@@ -186,6 +186,11 @@ export class BinlogApplier {
     }
   }
 
+  /** The target's thread id of the applier's connection, while it has one (tests kill it). */
+  get connectionThreadId(): number | undefined {
+    return this.connection?.threadId ?? undefined;
+  }
+
   /** True while no batch is taken and unwritten. */
   get idle(): boolean {
     return this.inFlightSince === undefined;
