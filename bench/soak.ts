@@ -449,7 +449,7 @@ class FaultSoak {
       target: this.sandbox.target.endpoint,
       databases: [SAMPLE_DATABASE],
       // Small fixed batches: a copy long enough for several faults.
-      copy: { batchRows: 200, adaptive: false, concurrency: 2 },
+      copy: { batchRows: 100, adaptive: false, concurrency: 1 },
       cutover: { mode: 'read-only', maxLagSeconds: 0.5 },
       stateFile: join(this.dir, `state-${number}.json`),
       checkpointSeconds: 1,
@@ -466,13 +466,13 @@ class FaultSoak {
     const perRound = Math.min(this.options.faults - this.faults, 3 + Math.floor(this.random() * 4));
     try {
       while (roundFaults < perRound && !finished) {
-        // The round's last fault waits for the end of the copy: it lands in catch-up, cutover or
-        // its verification (the copy takes most of a run; the rest would rarely see one).
-        if (roundFaults === perRound - 1) {
-          while (!finished && ferry.phase === 'copy' || ferry.phase === 'preflight') await sleep(5);
-          await sleep(this.random() * 200);
+        // Some faults wait for the end of the copy: they land in catch-up, cutover or its
+        // verification (the copy takes most of a run; the rest would rarely see one).
+        if (roundFaults === perRound - 1 || this.random() < 0.3) {
+          while (!finished && (ferry.phase === 'copy' || ferry.phase === 'preflight')) await sleep(5);
+          await sleep(this.random() * 300);
         } else {
-          await sleep(500 + this.random() * 3500);
+          await sleep(300 + this.random() * 1700);
         }
         if (finished || ferry.phase === 'done' || ferry.phase === 'failed') break;
         const phase = ferry.phase;

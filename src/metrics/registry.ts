@@ -67,6 +67,8 @@ export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'do
 export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag'] as const;
 export const SATURATION_CAUSES = ['target', 'engine'] as const;
 const STAGES = ['readDecode', 'build', 'tuning'] as const;
+/** The parts of a run that wait for a server (db/retry.ts's RunPart, less the replica lag, which the throttle reads). */
+const OUTAGE_PARTS = ['copy', 'stream', 'binlog', 'verify', 'admin'] as const;
 const STAGE_LABELS = { readDecode: 'read_decode', build: 'build', tuning: 'tuning' } as const;
 
 export class Metrics {
@@ -219,6 +221,8 @@ export class Metrics {
     new Counter({
       name: 'tideferry_outage_seconds_total', help: 'Seconds each part of the run (component) found a server unreachable and waited for it, ended outages and the one under way', labelNames: ['server', 'component'], registers: [registry],
       collect() {
+        // Every (server, part) from the start, at 0: a dashboard's rate() has a series before the first outage.
+        for (const server of ['source', 'target']) for (const component of OUTAGE_PARTS) this.inc({ server, component }, 0);
         for (const { server, part, seconds } of sources.outageSeconds?.() ?? []) {
           const key = `${server}/${part}`;
           const delta = seconds - (outageTotals.get(key) ?? 0);
@@ -231,6 +235,7 @@ export class Metrics {
       name: 'tideferry_outages', help: 'Parts of the run (component) waiting for a server now: 1 while that part finds that server unreachable', labelNames: ['server', 'component'], registers: [registry],
       collect() {
         this.reset();
+        for (const server of ['source', 'target']) for (const component of OUTAGE_PARTS) this.set({ server, component }, 0);
         for (const { server, part } of sources.outagesNow?.() ?? []) this.set({ server, component: part }, 1);
       },
     });
