@@ -133,7 +133,7 @@ export class RowCopier {
    * transient error of either server (a lock conflict, a lost connection, a restart): nothing of
    * the batch counts before its source commit, and its write is idempotent (INSERT IGNORE).
    *
-   * A retry after the source connection was lost once the rows were read is a repair: the locks
+   * A retry after a connection was lost once the rows were read is a repair: the source locks
    * may have gone with the connection before the write landed, and a change committed in between
    * may have reached the target before the stale copy of its row did (a deleted row copied back).
    * So the batch is read again under REPEATABLE READ — next-key locks: nothing in its key range
@@ -171,7 +171,9 @@ export class RowCopier {
           return { rows, written, readSeconds, writeSeconds };
         } catch (error) {
           await source.query('ROLLBACK').catch(() => undefined);
-          if (read && taggedServer(error) !== 'target' && classifyError(error) === 'connection' && this.options.deleteTargetRange) repair = true;
+          // Either connection lost after the read: whether the source locks outlived the write is
+          // unknown (the target's outcome too, if both went), so the retry repairs.
+          if (read && classifyError(error) === 'connection' && this.options.deleteTargetRange) repair = true;
           throw error;
         }
       },

@@ -355,7 +355,9 @@ export class RetryPolicy {
         call.onRetry?.(code);
         (this.logger ?? silent).debug({ server, part: call.part, code, attempt }, 'transient error; retrying');
         await call.beforeRetry?.(error);
-        await sleep(this.delayMs(attempt), call.signal);
+        // The last wait ends at the bound: one more try then, not a whole backoff past it.
+        const left = this.settings.giveUpAfterSeconds * 1000 - (Date.now() - since);
+        await sleep(Math.max(1, Math.min(this.delayMs(attempt), left)), call.signal);
       }
     }
   }

@@ -82,7 +82,7 @@ export class RunVerification {
         ...(options.retry ? { retry: options.retry } : {}),
       });
     }
-    this.watch = new SchemaWatch({ source: options.source, target: options.target, tables: options.tables, baseline: options.shapes, intervalSeconds: settings.schemaIntervalSeconds, logger: options.logger });
+    this.watch = new SchemaWatch({ source: options.source, target: options.target, tables: options.tables, baseline: options.shapes, intervalSeconds: settings.schemaIntervalSeconds, logger: options.logger, ...(options.retry ? { retry: options.retry } : {}) });
     this.failedWith = Promise.race([this.watch.failedWith, ...(this.inline ? [this.inline.failedWith] : [])]);
     this.failedWith.catch(() => undefined);
   }

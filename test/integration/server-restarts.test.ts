@@ -7,6 +7,9 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Connection } from 'mysql2/promise';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CutoverError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
 import { ServerUnreachableError } from '../../src/db/retry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -194,6 +197,26 @@ describe('server restarts', () => {
     assert.match((error as Error).message, /^the target server \(tideferry@127\.0\.0\.1:\d+\) was unreachable for [3-9] s \(.*\).*tideferry resume/);
     await sandbox.target.startAgain();
     const resumed = new Ferry({ config, logger: testLogger(), resume: true });
+    await resumed.run();
+    await assertIdentical();
+  });
+
+  it('lets the writers go again when the target stays down past the bound during cutover, and resume converges', { timeout: 180_000 }, async () => {
+    await fresh();
+    // The hook "stops the writers" and, to land the outage inside the cutover, shuts the target
+    // down (and waits until it is gone); the undo hook leaves a mark.
+    const pidFile = join(sandbox.target.dir, 'pid');
+    const undone = join(sandbox.source.dir, 'writers-released');
+    const hook = `pid=$(cat ${pidFile}); kill -TERM $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done`;
+    const config = sandboxConfig(sandbox, { cutover: { mode: 'hook', hook, undoHook: `touch ${undone}` }, retry: { giveUpAfterSeconds: 3 } });
+    const ferry = new Ferry({ config, logger: testLogger() });
+    current = ferry;
+    const error = await ferry.run().then(() => undefined, (reason: unknown) => reason);
+    assert.ok(error instanceof CutoverError, `a CutoverError, not ${String(error)}`);
+    assert.match((error as Error).message, /^cutover failed, cutover\.undoHook let the writers go again: the target server \(tideferry@127\.0\.0\.1:\d+\) was unreachable for \d+ s/);
+    assert.ok(existsSync(undone), 'the undo hook ran');
+    await sandbox.target.startAgain();
+    const resumed = new Ferry({ config: sandboxConfig(sandbox, { stateFile: config.stateFile }), logger: testLogger(), resume: true });
     await resumed.run();
     await assertIdentical();
   });
