@@ -75,6 +75,13 @@ export function classifyError(error: unknown): ErrorClass {
   return 'fatal';
 }
 
+/** An error from a server or the driver (an errno, a sqlState, or a driver code), not one of the program's own. */
+export function isServerError(error: unknown): boolean {
+  if (error instanceof TideferryError || !error || typeof error !== 'object') return false;
+  const { code, errno, sqlState } = error as ServerErrorShape & { sqlState?: string };
+  return errno !== undefined || sqlState !== undefined || (typeof code === 'string' && /^(ER_|E[A-Z]+$|PROTOCOL_|HANDSHAKE_)/.test(code));
+}
+
 export const isTransient = (error: unknown): boolean => classifyError(error) !== 'fatal';
 
 /** The error's code as metrics label it (its code, or its number, or CONNECTION_CLOSED). */
@@ -336,7 +343,8 @@ export class RetryPolicy {
         const kind = classifyError(error);
         if (kind === 'fatal') {
           for (const down of failedOn) this.tracker.gaveUp(down, call.part);
-          throw error instanceof TideferryError ? error : new ServerRefusedError(server, call.part, this.tracker.endpoint(server), error);
+          // A server's refusal gets a sentence naming it; the program's own errors pass unchanged.
+          throw isServerError(error) ? new ServerRefusedError(server, call.part, this.tracker.endpoint(server), error) : error;
         }
         const now = Date.now();
         firstFailure ??= now;
