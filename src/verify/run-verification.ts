@@ -119,7 +119,7 @@ export class RunVerification {
       await this.watch.check();
       if (this.options.settings.atCutover === 'changed') return inline.atCutover(signal);
       await inline.stop();
-      return verifyAll({ source: this.options.source, target: this.options.target, tables: this.options.tables, rowFilters: this.options.rowFilters, concurrency: this.options.settings.concurrency, signal });
+      return verifyAll({ source: this.options.source, target: this.options.target, tables: this.options.tables, rowFilters: this.options.rowFilters, concurrency: this.options.settings.concurrency, signal, ...(this.options.retry ? { retry: this.options.retry } : {}) });
     };
   }
 
