@@ -27,6 +27,9 @@ import { WriteLoad } from '../src/sandbox/load.js';
 import { seededRandom } from '../src/sandbox/random.js';
 import { createSampleDatabase, DEFAULT_SAMPLE_SIZES, SAMPLE_DATABASE, SAMPLE_TABLES, type SampleSizes } from '../src/sandbox/sample.js';
 import type { MigrationState } from '../src/state/tracker.js';
+import { parseConfig } from '../src/config/load.js';
+import { Ferry } from '../src/ferry.js';
+import { silentLogger } from '../src/log.js';
 
 type Target = 'copy' | 'catch-up' | 'cutover' | 'drain' | 'verify';
 type Landed = 'preflight' | Target | 'done';
@@ -370,17 +373,167 @@ class Soak {
   }
 }
 
+// `npm run soak -- --faults 20`: the fault mode. A migration under a concurrent write load, run in
+// this process, meets random faults of its servers — the source or the target restarted (down
+// 0.5–6 s), the target crashed (SIGKILL, InnoDB recovery at its next start), every tideferry
+// connection of one server killed — many times in a row; it must go on by itself each time (no
+// resume: retry.giveUpAfterSeconds is the default 300 s) and end with every row equal. Rounds (a
+// fresh migration each) repeat until the faults are spent. The source is not restarted once
+// cutover has begun: a restarted server comes back writable (SET GLOBAL read_only does not
+// persist), which the cutover rightly reports as writes that continued.
+type Fault = 'restart-source' | 'restart-target' | 'crash-target' | 'kill-source-connections' | 'kill-target-connections';
+const FAULTS: readonly Fault[] = ['restart-source', 'restart-target', 'crash-target', 'kill-source-connections', 'kill-target-connections'];
+
+class FaultSoak {
+  private readonly random: () => number;
+  private faults = 0;
+  private readonly byKind = new Map<string, number>();
+  private readonly byPhase = new Map<string, number>();
+  private rounds: { faults: number; equal: boolean; rows: number; seconds: number; outageSeconds: number; retries: number }[] = [];
+  private readonly sizes: SampleSizes;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tf-faults-'));
+
+  constructor(private readonly options: SoakOptions & { readonly faults: number }, private readonly sandbox: Sandbox) {
+    this.random = seededRandom(options.seed);
+    const scaled = (value: number) => Math.max(1, Math.round(value * options.scale));
+    this.sizes = Object.fromEntries(Object.entries(DEFAULT_SAMPLE_SIZES).map(([key, value]) => [key, scaled(value)])) as unknown as SampleSizes;
+  }
+
+  async run(): Promise<boolean> {
+    try {
+      while (this.faults < this.options.faults) await this.round(this.rounds.length + 1);
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+    this.report();
+    return this.rounds.every((round) => round.equal);
+  }
+
+  private async admin<T>(server: 'source' | 'target', work: (connection: Connection) => Promise<T>): Promise<T> {
+    const connection = await this.sandbox[server].connect();
+    try {
+      return await work(connection);
+    } finally {
+      await connection.end().catch(() => undefined);
+    }
+  }
+
+  private async fault(kind: Fault): Promise<void> {
+    const downMs = Math.round(500 + this.random() * 5500);
+    switch (kind) {
+      case 'restart-source':
+        return this.sandbox.source.restart(downMs);
+      case 'restart-target':
+        return this.sandbox.target.restart(downMs);
+      case 'crash-target':
+        return this.sandbox.target.restart(downMs, { kill: true });
+      case 'kill-source-connections':
+      case 'kill-target-connections': {
+        const server = kind === 'kill-source-connections' ? 'source' : 'target';
+        await this.admin(server, async (connection) => {
+          const [rows] = await connection.query(`SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '${this.sandbox[server].user}'`);
+          for (const { ID } of rows as { ID: number }[]) await connection.query(`KILL ${ID}`).catch(() => undefined);
+        });
+        return;
+      }
+    }
+  }
+
+  private async round(number: number): Promise<void> {
+    const started = performance.now();
+    await this.admin('source', (connection) => connection.query(`SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS ${SAMPLE_DATABASE}`));
+    await this.admin('target', (connection) => connection.query(`DROP DATABASE IF EXISTS ${SAMPLE_DATABASE}`));
+    await this.admin('source', (connection) => createSampleDatabase(connection, this.sizes));
+    const config = parseConfig({
+      source: this.sandbox.source.endpoint,
+      target: this.sandbox.target.endpoint,
+      databases: [SAMPLE_DATABASE],
+      // Small fixed batches: a copy long enough for several faults.
+      copy: { batchRows: 100, adaptive: false, concurrency: 1 },
+      cutover: { mode: 'read-only', maxLagSeconds: 0.5 },
+      stateFile: join(this.dir, `state-${number}.json`),
+      checkpointSeconds: 1,
+      http: { enabled: false },
+      log: { level: 'warn' },
+    });
+    const load = new WriteLoad(this.sandbox.source, { ratePerSecond: this.options.writeRate, connections: 2, sizes: this.sizes, seed: Math.floor(this.random() * 1e6), survivesRestarts: true });
+    await load.start();
+    const ferry = new Ferry({ config, logger: process.env.TIDEFERRY_SOAK_LOG ? (await import('../src/log.js')).createLogger({ format: 'pretty', level: process.env.TIDEFERRY_SOAK_LOG }) : silentLogger() });
+    let finished = false;
+    const running = ferry.run().finally(() => { finished = true; });
+    running.catch(() => undefined);
+    let roundFaults = 0;
+    const perRound = Math.min(this.options.faults - this.faults, 3 + Math.floor(this.random() * 4));
+    try {
+      while (roundFaults < perRound && !finished) {
+        // Some faults wait for the end of the copy: they land in catch-up, cutover or its
+        // verification (the copy takes most of a run; the rest would rarely see one).
+        if (roundFaults === perRound - 1 || this.random() < 0.3) {
+          while (!finished && (ferry.phase === 'copy' || ferry.phase === 'preflight')) await sleep(5);
+          await sleep(this.random() * 300);
+        } else {
+          await sleep(300 + this.random() * 1700);
+        }
+        if (finished || ferry.phase === 'done' || ferry.phase === 'failed') break;
+        const phase = ferry.phase;
+        const choices = FAULTS.filter((kind) => kind !== 'restart-source' || (phase !== 'cutover' && phase !== 'verify'));
+        const kind = choices[Math.floor(this.random() * choices.length)]!;
+        await this.fault(kind);
+        roundFaults++;
+        this.faults++;
+        this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
+        this.byPhase.set(phase, (this.byPhase.get(phase) ?? 0) + 1);
+        console.log(`  fault ${this.faults}: ${kind} in ${phase}${ferry.status()['waiting'] ? ` (${String(ferry.status()['waiting'])})` : ''}`);
+      }
+      await running;
+    } catch (error) {
+      throw new Error(`round ${number}: the migration stopped after ${roundFaults} faults: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await load.stop().catch((error: unknown) => console.error(`round ${number}: the write load failed: ${String(error)}`));
+    }
+    const comparisons = await this.admin('source', (source) => this.admin('target', (target) => compareTables(source, target, SAMPLE_DATABASE, SAMPLE_TABLES)));
+    const equal = comparisons.every((comparison) => comparison.differing === 0 && comparison.sourceRows === comparison.targetRows);
+    const rows = comparisons.reduce((sum, comparison) => sum + comparison.sourceRows, 0);
+    const seconds = (performance.now() - started) / 1000;
+    const outageSeconds = ferry.outages.outageSeconds().reduce((sum, outage) => sum + outage.seconds, 0);
+    const retries = ((await ferry.metrics.registry.getSingleMetric('tideferry_retries_total')?.get())?.values ?? []).reduce((sum, value) => sum + value.value, 0);
+    this.rounds.push({ faults: roundFaults, equal, rows, seconds, outageSeconds, retries });
+    console.log(`round ${number}: ${roundFaults} faults, ${retries} retries, ${outageSeconds.toFixed(0)} s of outages (all parts), ${load.stats.operations} writes, ${rows} rows, ${equal ? 'every row equal' : `DIFFERENT: ${JSON.stringify(comparisons.filter((comparison) => comparison.differing > 0 || comparison.sourceRows !== comparison.targetRows))}`} (${seconds.toFixed(0)} s)`);
+  }
+
+  private report(): void {
+    const allEqual = this.rounds.every((round) => round.equal);
+    console.log(`\nsoak (faults): ${this.faults} faults over ${this.rounds.length} migrations (seed ${this.options.seed}, ${this.rounds[0]?.rows ?? 0}+ rows each, ${this.options.writeRate} writes/s), none resumed by hand`);
+    console.log(`by kind: ${[...this.byKind].map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+    console.log(`by phase: ${[...this.byPhase].map(([phase, count]) => `${phase} ${count}`).join(', ')}`);
+    console.log(allEqual ? `all ${this.rounds.length} migrations ended with every row of every table equal` : 'SOME MIGRATIONS ENDED WITH DIFFERENT ROWS (see above)');
+  }
+}
+
 const program = new Command()
   .name('npm run soak --')
   .description('SIGKILL a migration under write load at random moments in every phase, resume it each time, compare every row at the end')
   .option('--kills <n>', 'SIGKILLs in all', '50')
+  .option('--faults <n>', 'instead of SIGKILLs: server restarts, crashes and killed connections in all (the fault mode)')
   .option('--seed <n>', 'seed of the kill moments and the write load', String(Date.now() % 1_000_000))
   .option('--scale <n>', 'sample size multiplier (1 = about 100,000 rows)', '1')
   .option('--write-rate <n>', 'application writes per second on the source', '300')
-  .action(async (raw: { kills: string; seed: string; scale: string; writeRate: string }) => {
+  .action(async (raw: { kills: string; seed: string; scale: string; writeRate: string; faults?: string }) => {
     const options: SoakOptions = { kills: Number(raw.kills), seed: Number(raw.seed), scale: Number(raw.scale), writeRate: Number(raw.writeRate) };
     for (const [name, value] of Object.entries(options)) {
       if (!Number.isFinite(value) || value <= 0) program.error(`--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)} must be a positive number`);
+    }
+    if (raw.faults !== undefined) {
+      const faults = Number(raw.faults);
+      if (!Number.isInteger(faults) || faults <= 0) program.error('--faults must be a positive whole number');
+      const sandbox = await startSandbox();
+      try {
+        const ok = await new FaultSoak({ ...options, writeRate: raw.writeRate === '300' ? 50 : options.writeRate, faults }, sandbox).run();
+        if (!ok) process.exitCode = 1;
+      } finally {
+        await sandbox.stop();
+      }
+      return;
     }
     const sandbox = await startSandbox();
     const source = await sandbox.source.connect();

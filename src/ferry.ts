@@ -13,6 +13,8 @@ import { CopyRate, tableProgress, totalProgress, type CopyProgress } from './cop
 import { createRowWriter } from './copy/writer-choice.js';
 import { connect, createPool, describeEndpoint, type Endpoint } from './db/connection.js';
 import { readEstimatedRows } from './db/estimates.js';
+import { OutageTracker, reconnectingConnection, RetryPolicy } from './db/retry.js';
+import { quoteTable } from './db/sql.js';
 import { connectTo, preflight, prepareTarget } from './db/preflight.js';
 import { tableKey, type TableSchema } from './db/schema.js';
 import { readTableShapes, shapeFingerprint } from './db/shape.js';
@@ -70,6 +72,9 @@ export class Ferry {
   private checkpointer: Checkpointer | undefined;
   private lagSource: ReplicaLagSource | undefined;
   readonly metrics: Metrics;
+  /** Outages by server and part, and the one retry policy every connection of the run follows (db/retry.ts). */
+  readonly outages: OutageTracker;
+  readonly retry: RetryPolicy;
   /** Spans through @opentelemetry/api (no-ops unless the CLI started the SDK: telemetry/sdk.ts). */
   private readonly trace = new RunTrace();
   /**
@@ -88,7 +93,11 @@ export class Ferry {
     this.writerStop = createWriterStop(config.cutover, this.source, options.logger);
     this.settings = new LiveSettings(config);
     this.controlToken = config.http.enabled ? resolveControlToken(config.http.tokenEnv, options.env) : undefined;
+    this.outages = new OutageTracker(options.logger, { source: describeEndpoint(this.source), target: describeEndpoint(this.target) });
+    this.retry = new RetryPolicy(config.retry, this.outages, options.logger);
     this.metrics = new Metrics({
+      outageSeconds: () => this.outages.outageSeconds(),
+      outagesNow: () => this.outages.current(),
       phase: () => this.phase,
       tuning: () => this.tuning(),
       binlogLagSeconds: () => this.replication?.lagSeconds() ?? 0,
@@ -119,6 +128,8 @@ export class Ferry {
       replicaLagAllowedSeconds: () => this.settings.throttle.maxLagSeconds,
       saturationBound: () => config.binlog.saturationBound,
     });
+    // Every retry of every part, counted once, by component (the part), code and server.
+    this.outages.listen({ retried: (server, part, code) => this.metrics.retries.inc({ component: part, code, server }) });
     // The same figures over OTel metrics, read from this registry when the SDK collects (a no-op meter without one).
     bridgeRegistry(this.metrics.registry);
   }
@@ -134,6 +145,16 @@ export class Ferry {
   /** Thread id of the binlog connection on the source (tests kill it). */
   get binlogThreadId(): number | undefined {
     return this.replication?.streamer.binlogConnectionThreadId;
+  }
+
+  /** How many times the binlog stream reconnected to the source. */
+  replicationReconnects(): number {
+    return this.replication?.streamer.reconnects ?? 0;
+  }
+
+  /** Thread id of the binlog applier's connection on the target (tests kill it). */
+  get applierThreadId(): number | undefined {
+    return this.replication?.applier.connectionThreadId;
   }
 
   tuning(): TuningSnapshot | undefined {
@@ -210,6 +231,8 @@ export class Ferry {
       binlogLagSeconds: this.replication?.lagSeconds(),
       binlogQueued: this.replication?.streamer.queuedItems,
       copyThrottledBecause: this.gate?.reason ?? null,
+      waiting: this.outages.waitingFor() ?? null,
+      outages: this.outages.current(),
       copyPaused: this.gate?.isPaused ?? this.copyPauseAsked,
       copyWorkers: this.copier?.activeWorkers ?? 0,
       settings: this.settings.values,
@@ -252,8 +275,10 @@ export class Ferry {
         rowFilters: new Map(Object.entries(config.rowFilters)),
       });
       this.tables = checked.tables;
-      const sourceAdmin = await connectTo(this.source, 'source');
-      const targetAdmin = await connectTo(this.target, 'target');
+      // Used through the whole run: a restart of their server takes them along, so they open
+      // themselves again and their (read-only or idempotent) queries are retried.
+      const sourceAdmin = reconnectingConnection(() => connect(this.source), this.retry, { server: 'source', part: 'admin', signal }, await connectTo(this.source, 'source'));
+      const targetAdmin = reconnectingConnection(() => connect(this.target), this.retry, { server: 'target', part: 'admin', signal }, await connectTo(this.target, 'target'));
       try {
         this.estimatedRows = await readEstimatedRows(sourceAdmin, this.tables);
         const sourceShapes = await readTableShapes(sourceAdmin, this.tables);
@@ -281,7 +306,7 @@ export class Ferry {
           resume: { resuming: this.options.resume ?? false, stateFile: config.stateFile, createdTables: created },
           targetAdmin,
           sourceShapes,
-          onRetry: (code) => this.metrics.retries.inc({ component: 'verify', code }),
+          retry: this.retry,
           onRowsVerified: (table, rows) => {
             this.stats.rowsCompared(rows);
             this.metrics.verifyRowsVerified.inc({ table }, rows);
@@ -353,7 +378,7 @@ export class Ferry {
         minBatchIntervalSeconds: config.binlog.minBatchIntervalMs / 1000,
         rowFilters,
         logger,
-        onRetry: (code) => this.metrics.retries.inc({ component: 'binlog', code }),
+        retry: this.retry,
         onBatch: (batch) => {
           // Remembered before the position moves past them: a state saved in between has both or neither.
           verification.noteChanges(batch.changes);
@@ -438,7 +463,9 @@ export class Ferry {
             return config.copy.adaptive ? new CopyBatchSizer({ initial: batchRows, targetSeconds: config.copy.targetBatchSeconds }) : new FixedBatchSizer(batchRows);
           },
           logger,
-          onRetry: (code) => this.metrics.retries.inc({ component: 'copy', code }),
+          retry: this.retry,
+          signal,
+          deleteTargetRange: async (table, where) => { await pool.query(`DELETE FROM ${quoteTable(table)}${where}`); },
           onBatch: (batch) => {
             this.stats.copyBatch(batch);
             this.copyRate.add(batch.table, batch.rowsRead);
@@ -459,7 +486,8 @@ export class Ferry {
       logger.info({ rows: this.stats.rowsCopied, seconds: this.stats.copySeconds }, 'row copy complete');
 
       this.enterPhase('catch-up');
-      while (!replication.caughtUp(config.cutover.maxLagSeconds) || !verification.ready) {
+      // Never while a server is down: the stream must be connected and no part may be waiting for the target.
+      while (!replication.caughtUp(config.cutover.maxLagSeconds) || !verification.ready || replication.streamer.down || this.outages.isDown('target') || this.outages.isDown('source')) {
         signal.throwIfAborted();
         await guard(sleep(100));
       }

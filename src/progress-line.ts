@@ -19,6 +19,8 @@ export interface ProgressFigures {
   readonly copyPaused?: boolean;
   readonly copyThrottledBecause?: string | null;
   readonly keepUp?: { readonly saturated?: boolean };
+  /** "waiting for the target since 12:03:04" while a server is unreachable (db/retry.ts). */
+  readonly waiting?: string | null;
 }
 
 const count = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
@@ -37,6 +39,7 @@ const lag = (seconds: number | null | undefined) =>
 /** One line, at most `columns` wide (a wrapped line could not be redrawn in place). */
 export function formatProgressLine(status: ProgressFigures, columns = 120): string {
   const parts: string[] = [status.phase ?? 'starting'];
+  if (status.waiting) parts.push(status.waiting.toUpperCase());
   const copy = status.copy;
   if (copy) {
     const percent = copy.fraction === undefined ? '' : `${Math.floor(copy.fraction * 100)}% `;

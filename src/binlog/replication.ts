@@ -3,6 +3,7 @@
 // ferry.ts and the benchmarks both run replication through this class, so what is measured is
 // what runs (docs/architecture.md, "The binlog side").
 import type { Endpoint } from '../db/connection.js';
+import type { RetryPolicy } from '../db/retry.js';
 import type { TableSchema } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { engineLoad } from '../metrics/engine-load.js';
@@ -37,6 +38,8 @@ export interface ReplicationOptions {
   readonly onBatch?: (batch: AppliedBatch) => void;
   /** A binlog batch met a transient error (its code) and is retried. */
   readonly onRetry?: (code: string) => void;
+  /** The run's retry policy (db/retry.ts), for the stream and the applier. */
+  readonly retry?: RetryPolicy;
   /** Stream at once but apply only after startApplying() (a benchmark that queues a backlog first). */
   readonly deferApplying?: boolean;
 }
@@ -69,6 +72,7 @@ export class Replication {
       tables: options.tables,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,
       logger: options.logger,
+      ...(options.retry ? { retry: options.retry } : {}),
     });
     let sizer: BinlogBatchSizer;
     if (typeof options.batchSize === 'number') sizer = new FixedBinlogBatchSizer(options.batchSize);
@@ -94,6 +98,7 @@ export class Replication {
       minBatchIntervalSeconds: interval,
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
     });
     this.failed = new Promise<never>((_, reject) => {
       this.fail = reject;

@@ -175,6 +175,19 @@ export const configSchema = z.strictObject({
       schemaIntervalSeconds: z.number().min(0).default(60),
     })
     .default({ enabled: true, atCutover: 'changed', concurrency: 2, maxPendingKeys: 100_000, schemaIntervalSeconds: 60 }),
+  /**
+   * Transient errors (a lost or refused connection, a restarting server, too many connections, a
+   * lock conflict, a target read-only while it restarts) are retried with capped exponential
+   * backoff and jitter, by every part of the run, until giveUpAfterSeconds of failure; then the
+   * run stops, its state saved, and `tideferry resume` continues (see README, "When a server goes away").
+   */
+  retry: z
+    .strictObject({
+      giveUpAfterSeconds: positiveSeconds.default(300),
+      initialDelayMs: z.number().int().min(1).max(60_000).default(100),
+      maxDelayMs: z.number().int().min(1).max(600_000).default(5000),
+    })
+    .default({ giveUpAfterSeconds: 300, initialDelayMs: 100, maxDelayMs: 5000 }),
   /** Where progress is saved every few seconds; `tideferry resume` continues from it. */
   stateFile: z.string().default('tideferry.state.json'),
   checkpointSeconds: positiveSeconds.default(2),

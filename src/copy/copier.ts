@@ -9,12 +9,13 @@
 import type { Connection, Pool } from 'mysql2/promise';
 import type { Endpoint } from '../db/connection.js';
 import { connect } from '../db/connection.js';
+import { classifyError, currentConnection, defaultRetryPolicy, onServer, reconnectingConnection, resetConnection, taggedServer, type RetryPolicy } from '../db/retry.js';
 import type { TableSchema } from '../db/schema.js';
 import { primaryKeyColumns, tableKey, valueKind } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
 import type { Logger } from '../log.js';
 import type { StateTracker } from '../state/tracker.js';
-import { batchLayout, batchRowKey, selectBatch, selectFirstKey, selectLastKey, writtenValues, type BatchLayout } from './cursor.js';
+import { batchLayout, batchRowKey, keyRange, selectBatch, selectFirstKey, selectLastKey, writtenValues, type BatchLayout } from './cursor.js';
 import { TableRanges, type CopyRange } from './ranges.js';
 import type { RowWriter } from './writer.js';
 
@@ -69,12 +70,26 @@ export interface RowCopierOptions {
   readonly sizerFor: (table: TableSchema) => BatchSizer;
   readonly logger: Logger;
   readonly onBatch?: (report: CopyBatchReport) => void;
-  /** A copy batch met a lock conflict (its code) and is retried. */
+  /** A copy batch met a transient error (its code) and is retried. */
   readonly onRetry?: (code: string) => void;
+  /** The run's retry policy (db/retry.ts); a default one otherwise. */
+  readonly retry?: RetryPolicy;
+  /** Stops the waits between retries when the run ends. */
+  readonly signal?: AbortSignal;
+  /**
+   * Deletes the target's rows of a key range (after, through] (through undefined: to the end);
+   * the repair of a batch whose source locks may have been lost before its write landed.
+   */
+  readonly deleteTargetRange?: (table: TableSchema, sql: string) => Promise<void>;
 }
 
-const LOCK_CONFLICTS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-const MAX_ATTEMPTS = 10;
+/** One batch's locking read, and the key range and row limit it was built from (the repair deletes that range). */
+interface CopyBatchQuery {
+  readonly sql: string;
+  readonly after: Row | undefined;
+  readonly through: Row;
+  readonly limit: number;
+}
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -278,44 +293,93 @@ export class RowCopier {
     this.options.logger.info({ table: copy.key, rows: this.options.state.table(copy.key).rowsCopied }, 'table copied');
   }
 
+  private get retry(): RetryPolicy {
+    return (this.retryPolicy ??= this.options.retry ?? defaultRetryPolicy(this.options.logger));
+  }
+  private retryPolicy: RetryPolicy | undefined;
+
+  /**
+   * A connection that opens itself again after a lost connection (db/retry.ts): its queries
+   * outside a batch (the end mark) are retried by the run's policy; a batch retries itself whole.
+   */
   private async openSourceConnection(): Promise<Connection> {
-    // typeCast false: each value as the raw bytes of the row packet (as db/values.ts's rawTypeCast
-    // gives them), read by mysql2's row parser directly, without a wrapper and a closure per value.
-    const connection = await connect(this.options.source, { typeCast: false, rowsAsArray: true });
-    // Raw bytes: text arrives in the column's own charset, written back unconverted.
-    // READ COMMITTED: the locking read takes record locks only, no gap locks that would stall
-    // the source's inserts; correctness needs the record locks alone (docs/architecture.md, "Invariants").
-    await connection.query('SET character_set_results = binary');
-    await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-    return connection;
+    const open = async () => {
+      // typeCast false: each value as the raw bytes of the row packet (as db/values.ts's rawTypeCast
+      // gives them), read by mysql2's row parser directly, without a wrapper and a closure per value.
+      const connection = await connect(this.options.source, { typeCast: false, rowsAsArray: true });
+      // Raw bytes: text arrives in the column's own charset, written back unconverted.
+      // READ COMMITTED: the locking read takes record locks only, no gap locks that would stall
+      // the source's inserts; correctness needs the record locks alone (docs/architecture.md, "Invariants").
+      await connection.query('SET character_set_results = binary');
+      await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      return connection;
+    };
+    return reconnectingConnection(open, this.retry, { server: 'source', part: 'copy', signal: this.options.signal, onRetry: this.options.onRetry });
   }
 
   /**
-   * One batch: locking read, target write, source commit. A deadlock or lock wait timeout on the
-   * source (the locking read meets the application's writes) rolls the batch back before
-   * anything is written, or after a write that is idempotent: either way it is retried whole.
+   * One batch: locking read, target write, source commit, retried whole by the run's policy on a
+   * transient error of either server (a lock conflict, a lost connection, a restart): nothing of
+   * the batch counts before its source commit, and its write is idempotent (INSERT IGNORE).
+   *
+   * A retry after a connection was lost once the rows were read is a repair: the source locks
+   * may have gone with the connection before the write landed, and a change committed in between
+   * may have reached the target before the stale copy of its row did (a deleted row copied back).
+   * So the batch is read again under REPEATABLE READ — next-key locks: nothing in its key range
+   * can change until it ends — and the target's rows of that range are deleted and written again.
    */
-  private async copyBatch(connection: Connection, sql: string, table: TableSchema, layout: BatchLayout): Promise<{ rows: Row[]; written: number; readSeconds: number; writeSeconds: number }> {
-    for (let attempt = 1; ; attempt++) {
-      await connection.query('START TRANSACTION');
-      try {
-        const readStart = process.hrtime.bigint();
-        const [rows] = (await connection.query(sql)) as unknown as [Row[]];
-        const readSeconds = seconds(readStart);
-        const writeStart = process.hrtime.bigint();
-        const written = await this.options.writer.write(table, layout.columns.length > layout.written ? rows.map((row) => writtenValues(layout, row)) : rows);
-        const writeSeconds = seconds(writeStart);
-        await connection.query('COMMIT');
-        return { rows, written, readSeconds, writeSeconds };
-      } catch (error) {
-        await connection.query('ROLLBACK').catch(() => undefined);
-        const code = (error as { code?: string }).code ?? '';
-        if (!LOCK_CONFLICTS.has(code) || attempt >= MAX_ATTEMPTS) throw error;
-        this.options.logger.debug({ table: tableKey(table), code, attempt }, 'copy batch met a lock conflict; retrying');
-        this.options.onRetry?.(code);
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
-      }
-    }
+  private async copyBatch(connection: Connection, batch: CopyBatchQuery, table: TableSchema, layout: BatchLayout): Promise<{ rows: Row[]; written: number; readSeconds: number; writeSeconds: number }> {
+    let repair = false;
+    return this.retry.run(
+      {
+        server: 'source',
+        part: 'copy',
+        signal: this.options.signal,
+        onRetry: this.options.onRetry,
+        beforeRetry: (error) => {
+          if (classifyError(error) === 'connection' && taggedServer(error) !== 'target') resetConnection(connection);
+        },
+      },
+      async () => {
+        const source = await currentConnection(connection);
+        let read = false;
+        try {
+          if (repair) await onServer('source', () => source.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ'));
+          await onServer('source', () => source.query('START TRANSACTION'));
+          const readStart = process.hrtime.bigint();
+          const [rows] = (await onServer('source', () => source.query(batch.sql))) as unknown as [Row[]];
+          read = true;
+          const readSeconds = seconds(readStart);
+          const writeStart = process.hrtime.bigint();
+          if (repair) await this.deleteRange(table, batch, rows, layout);
+          const values = layout.columns.length > layout.written ? rows.map((row) => writtenValues(layout, row)) : rows;
+          const written = await onServer('target', () => this.options.writer.write(table, values));
+          const writeSeconds = seconds(writeStart);
+          await onServer('source', () => source.query('COMMIT'));
+          if (repair) this.options.logger.info({ table: tableKey(table), rows: rows.length }, 'copy batch repaired after its source connection was lost');
+          return { rows, written, readSeconds, writeSeconds };
+        } catch (error) {
+          await source.query('ROLLBACK').catch(() => undefined);
+          // Either connection lost after the read: whether the source locks outlived the write is
+          // unknown (the target's outcome too, if both went), so the retry repairs.
+          if (read && classifyError(error) === 'connection' && this.options.deleteTargetRange) repair = true;
+          throw error;
+        }
+      },
+    );
+  }
+
+  /**
+   * The repair's delete: the target rows of the key range the batch read, the batch's filter
+   * aside (rows outside it are never on the target). A full batch ends at its last row; a short
+   * one read through its range's end. Ranges are disjoint, so no other worker's rows are touched.
+   */
+  private async deleteRange(table: TableSchema, batch: CopyBatchQuery, rows: readonly Row[], layout: BatchLayout): Promise<void> {
+    if (!this.options.deleteTargetRange) return;
+    const last = rows[rows.length - 1];
+    const through = last && rows.length >= batch.limit ? batchRowKey(layout, last, table) : batch.through;
+    const where = keyRange(table, batch.after, through, undefined);
+    await onServer('target', () => this.options.deleteTargetRange!(table, where));
   }
 
   /**
@@ -340,7 +404,7 @@ export class RowCopier {
         try {
           signal.throwIfAborted();
           const sql = selectBatch({ table, after: range.after, upTo: range.through, limit, filter: copy.filter, lock: this.options.lockingRead });
-          batch = await this.copyBatch(connection, sql, table, layout);
+          batch = await this.copyBatch(connection, { sql, after: range.after, through: range.through, limit }, table, layout);
         } finally {
           this.options.gate.batchDone?.();
         }

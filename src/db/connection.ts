@@ -20,12 +20,7 @@ export const describeEndpoint = (endpoint: Endpoint): string => `${endpoint.user
  *   and zero dates or out-of-range values the source holds are written as they are;
  * - foreign_key_checks 0: rows arrive in key order, not in the order of the foreign keys.
  */
-/**
- * Errors after which a statement that only reads, or a transaction that is replayed whole, can
- * be tried again: a lost connection, a lock conflict. The binlog applier and the verifier retry on
- * these; the row copy on the lock conflicts alone.
- */
-export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'ETIMEDOUT', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+// Which errors are retried, and how, is db/retry.ts's: one policy for every connection of a run.
 
 export const SESSION_SETTINGS = "SET time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', foreign_key_checks = 0";
 

@@ -49,6 +49,10 @@ export interface MetricSources {
   replicaLagAllowedSeconds?(): number;
   /** binlog.saturationBound: the m·R over which the target counts as saturated. */
   saturationBound?(): number;
+  /** Seconds each part found each server unreachable, closed outages and open ones (db/retry.ts). */
+  outageSeconds?(): readonly { readonly server: string; readonly part: string; readonly seconds: number }[];
+  /** The outages open now. */
+  outagesNow?(): readonly { readonly server: string; readonly part: string }[];
 }
 
 export interface VerificationFigures {
@@ -63,6 +67,8 @@ export const PHASES = ['preflight', 'copy', 'catch-up', 'cutover', 'verify', 'do
 export const THROTTLE_REASONS = ['paused', 'binlog-lag', 'target-saturated', 'replica-lag', 'target-threads'] as const;
 export const SATURATION_CAUSES = ['target', 'engine'] as const;
 const STAGES = ['readDecode', 'build', 'tuning'] as const;
+/** The parts of a run that wait for a server (db/retry.ts's RunPart, less the replica lag, which the throttle reads). */
+const OUTAGE_PARTS = ['copy', 'stream', 'binlog', 'verify', 'admin'] as const;
 const STAGE_LABELS = { readDecode: 'read_decode', build: 'build', tuning: 'tuning' } as const;
 
 export class Metrics {
@@ -84,7 +90,7 @@ export class Metrics {
   readonly cutoverDrainSeconds: Gauge;
   readonly cutoverVerifySeconds: Gauge;
   readonly cutoverRowsReverified: Gauge;
-  readonly retries: Counter<'component' | 'code'>;
+  readonly retries: Counter<'component' | 'code' | 'server'>;
 
   constructor(sources: MetricSources) {
     const registry = this.runRegistry;
@@ -207,9 +213,32 @@ export class Metrics {
     this.cutoverVerifySeconds = new Gauge({ name: 'tideferry_cutover_verify_seconds', help: 'Of the downtime: comparing the rows changed since they were verified', registers: [registry] });
     this.cutoverRowsReverified = new Gauge({ name: 'tideferry_cutover_rows_reverified', help: 'Rows compared again at cutover', registers: [registry] });
 
-    // Transient errors retried, by component (copy, binlog, verify) and the server's error code:
-    // ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT are lock conflicts. Codes are the few each retries.
-    this.retries = new Counter({ name: 'tideferry_retries_total', help: 'Operations retried after a transient error, by component (copy, binlog, verify) and error code (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: lock conflicts; connection losses)', labelNames: ['component', 'code'], registers: [registry] });
+    // Transient errors retried (db/retry.ts), by component (the part: copy, stream, binlog — the
+    // applier —, verify, admin), the server (source, target) and the error code: ER_LOCK_DEADLOCK
+    // and ER_LOCK_WAIT_TIMEOUT are lock conflicts, the rest connection losses and restarts.
+    this.retries = new Counter({ name: 'tideferry_retries_total', help: 'Operations retried after a transient error, by component (copy, stream, binlog (the applier), verify, admin), server and error code (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: lock conflicts; connection losses, restarts, read-only)', labelNames: ['component', 'code', 'server'], registers: [registry] });
+    const outageTotals = new Map<string, number>();
+    new Counter({
+      name: 'tideferry_outage_seconds_total', help: 'Seconds each part of the run (component) found a server unreachable and waited for it, ended outages and the one under way', labelNames: ['server', 'component'], registers: [registry],
+      collect() {
+        // Every (server, part) from the start, at 0: a dashboard's rate() has a series before the first outage.
+        for (const server of ['source', 'target']) for (const component of OUTAGE_PARTS) this.inc({ server, component }, 0);
+        for (const { server, part, seconds } of sources.outageSeconds?.() ?? []) {
+          const key = `${server}/${part}`;
+          const delta = seconds - (outageTotals.get(key) ?? 0);
+          if (delta > 0) this.inc({ server, component: part }, delta);
+          outageTotals.set(key, Math.max(seconds, outageTotals.get(key) ?? 0));
+        }
+      },
+    });
+    new Gauge({
+      name: 'tideferry_outages', help: 'Parts of the run (component) waiting for a server now: 1 while that part finds that server unreachable', labelNames: ['server', 'component'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const server of ['source', 'target']) for (const component of OUTAGE_PARTS) this.set({ server, component }, 0);
+        for (const { server, part } of sources.outagesNow?.() ?? []) this.set({ server, component: part }, 1);
+      },
+    });
 
     this.registry = Registry.merge([registry, processMetrics()]);
   }

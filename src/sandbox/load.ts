@@ -2,6 +2,7 @@
 // updates and deletes across the key range (rows not yet copied included), updates that move a
 // row's primary key ahead of or behind the copy cursor, zero and negative keys, and rows deleted
 // and re-inserted in one transaction.
+import { classifyError } from '../db/retry.js';
 import type { Connection } from 'mysql2/promise';
 import { ALL_TYPES_COLUMNS, allTypesValues, DEFAULT_SAMPLE_SIZES, SAMPLE_DATABASE, type SampleSizes } from './sample.js';
 import { seededRandom } from './random.js';
@@ -14,6 +15,8 @@ export interface WriteLoadOptions {
   readonly sizes?: SampleSizes;
   /** Seed of the operation mix, for reproducible runs. */
   readonly seed?: number;
+  /** Reconnect and go on after a lost connection (the server restarted) instead of failing. */
+  readonly survivesRestarts?: boolean;
 }
 
 export interface WriteLoadStats {
@@ -85,8 +88,12 @@ export class WriteLoad {
     }
   }
 
-  private async work(connection: Connection, mix: Operation[], random: Random, intervalMs: number): Promise<void> {
+  /** Operations lost to a restart (sent, their outcome unknown) when survivesRestarts. */
+  reconnects = 0;
+
+  private async work(first: Connection, mix: Operation[], random: Random, intervalMs: number): Promise<void> {
     let next = performance.now();
+    let connection = first;
     while (this.running) {
       const operation = mix[Math.floor(random() * mix.length)]!(random);
       try {
@@ -102,6 +109,23 @@ export class WriteLoad {
           // The source went read-only: cutover has stopped the writers.
           await connection.query('ROLLBACK').catch(() => undefined);
           await new Promise((resolve) => setTimeout(resolve, 50));
+        } else if (this.options.survivesRestarts && classifyError(error) === 'connection') {
+          // The server restarted: a new connection once it is back (the operation's outcome is
+          // the server's business; the migration is compared against what the source holds).
+          const index = this.connections.indexOf(connection);
+          connection.destroy();
+          for (;;) {
+            if (!this.running) return;
+            try {
+              connection = await this.server.connectAsApplication({ database: SAMPLE_DATABASE });
+              await connection.query("SET time_zone = '+00:00'");
+              break;
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+          }
+          this.reconnects++;
+          if (index >= 0) this.connections[index] = connection;
         } else if (this.running) {
           throw error;
         }

@@ -82,6 +82,7 @@ export class SandboxServer {
   readonly applicationPassword = `app-${randomBytes(6).toString('hex')}`;
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private extraArgs: readonly string[] = [];
 
   private constructor(options: SandboxServerOptions) {
     this.name = options.name;
@@ -96,7 +97,8 @@ export class SandboxServer {
     const server = new SandboxServer(options);
     try {
       server.installDataDirectory();
-      await server.launch(options.extraArgs ?? []);
+      server.extraArgs = options.extraArgs ?? [];
+      await server.launch(server.extraArgs);
       await server.createUser();
       return server;
     } catch (error) {
@@ -144,10 +146,46 @@ export class SandboxServer {
     }
   }
 
-  private async launch(extraArgs: readonly string[]): Promise<void> {
+  /** Whether the server process runs now (false between shutdown() and startAgain()). */
+  get running(): boolean {
+    const child = this.process;
+    return !!child && child.exitCode === null && child.signalCode === null;
+  }
+
+  /**
+   * Shuts the server down cleanly (as a restart or a failover does: every connection is closed),
+   * keeping its datadir and port; startAgain() brings it back. `kill: true` kills it instead
+   * (SIGKILL: a crash; InnoDB recovers at the next start).
+   */
+  async shutdown(options: { kill?: boolean } = {}): Promise<void> {
+    const child = this.process;
+    if (!child || !this.running) return;
+    if (options.kill) {
+      const pid = Number(readFileSync(join(this.dir, 'pid'), 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } else {
+      child.kill('SIGTERM');
+    }
+    await this.exited;
+  }
+
+  /** Starts the server again on the same datadir and port, after shutdown(). */
+  async startAgain(): Promise<void> {
+    if (this.running) return;
+    await this.launch(this.extraArgs, this.port);
+  }
+
+  /** shutdown(), `downMs` of being down, startAgain(): a restart as a client sees one. */
+  async restart(downMs: number, options: { kill?: boolean } = {}): Promise<void> {
+    await this.shutdown(options);
+    await sleep(downMs);
+    await this.startAgain();
+  }
+
+  private async launch(extraArgs: readonly string[], fixedPort?: number): Promise<void> {
     const binaries = serverBinaries();
     for (let attempt = 1; ; attempt++) {
-      this.port = await freePort();
+      this.port = fixedPort ?? (await freePort());
       const args = [
         '--no-defaults',
         `--datadir=${join(this.dir, 'data')}`,
@@ -205,7 +243,11 @@ export class SandboxServer {
         await sleep(50);
       }
       const log = this.readLog();
-      if (exitedEarly && /already in use|Can't start server: Bind/i.test(log) && attempt < 5) continue;
+      // The same port after a restart: a socket of the previous run may linger a moment.
+      if (exitedEarly && /already in use|Can't start server: Bind/i.test(log) && attempt < (fixedPort ? 40 : 5)) {
+        if (fixedPort) await sleep(250);
+        continue;
+      }
       await this.abandon();
       throw new Error(`sandbox server ${this.name} did not start (log ${this.logFile}):\n${log.slice(-2000)}`);
     }

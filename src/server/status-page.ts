@@ -88,6 +88,7 @@ function render(status) {
   if (status.copyPaused) badges.appendChild(Object.assign(badge('copy paused', 'warn'), { id: 'paused' }));
   if (status.keepUp && status.keepUp.saturated) badges.appendChild(badge('binlog side saturated', 'bad'));
   if (status.writersStopped) badges.appendChild(badge('writers stopped', 'warn'));
+  if (status.waiting) badges.appendChild(badge(status.waiting, 'bad'));
   if (status.phase === 'done') badges.appendChild(badge('migration complete', 'ok'));
   $('endpoints').textContent = 'source ' + status.source + ' → target ' + status.target;
 

@@ -3,6 +3,8 @@
 import type { Connection } from 'mysql2/promise';
 import { resolveEndpoint, type Config } from '../config/load.js';
 import { connectTo } from '../db/preflight.js';
+import { describeEndpoint } from '../db/connection.js';
+import { OutageTracker, RetryPolicy } from '../db/retry.js';
 import { readTableSchema } from '../db/introspect.js';
 import type { TableSchema } from '../db/schema.js';
 import { selectTables } from '../db/tables.js';
@@ -30,7 +32,9 @@ export async function verifyConfig(config: Config, logger: Logger): Promise<bool
     await target?.end().catch(() => undefined);
   }
   const started = performance.now();
-  const report = await verifyAll({ source: sourceEndpoint, target: targetEndpoint, tables, rowFilters: new Map(Object.entries(config.rowFilters)), concurrency: config.verify.concurrency });
+  const report = await verifyAll({ source: sourceEndpoint, target: targetEndpoint, tables, rowFilters: new Map(Object.entries(config.rowFilters)), concurrency: config.verify.concurrency,
+    // The run's retry settings: a server restarting under the comparison is waited for (and said once).
+    retry: new RetryPolicy(config.retry, new OutageTracker(logger, { source: describeEndpoint(sourceEndpoint), target: describeEndpoint(targetEndpoint) }), logger) });
   const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
   if (report.differences.length === 0) {
     logger.info({ tables: report.tablesChecked, rows: report.rowsChecked, seconds }, 'source and target are identical');

@@ -5,6 +5,7 @@
 // The target is always read without the row filter: it must hold the rows the filter selects on
 // the source and no others, and a row that should have left it would not match the filter there.
 // Both connections must return raw bytes (`character_set_results = binary`).
+import { onServer, tagConnection } from '../db/retry.js';
 import type { Connection } from 'mysql2/promise';
 import { keyAfter, keyRange, selectList } from '../copy/cursor.js';
 import { connect, type Endpoint } from '../db/connection.js';
@@ -21,10 +22,11 @@ export interface ComparisonPair {
   readonly target: Connection;
 }
 
+/** Each side's errors name their server (db/retry.ts), so that a retry's outage is the right one's. */
 export async function openComparisonPair(source: Endpoint, target: Endpoint): Promise<ComparisonPair> {
-  const sourceConnection = await connect(source);
+  const sourceConnection = tagConnection(await onServer('source', () => connect(source)), 'source');
   try {
-    const targetConnection = await connect(target);
+    const targetConnection = tagConnection(await onServer('target', () => connect(target)), 'target');
     try {
       for (const connection of [sourceConnection, targetConnection]) await connection.query('SET character_set_results = binary');
     } catch (error) {

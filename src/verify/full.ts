@@ -3,6 +3,7 @@
 // their primary key on the source (the server finds each boundary: `LIMIT 1 OFFSET n` after the
 // previous one, so keys are never compared in JS); workers, each with a connection to each
 // server, compare ranges as the walk finds them.
+import { classifyError, defaultRetryPolicy, type RetryPolicy } from '../db/retry.js';
 import { keyRange, selectList } from '../copy/cursor.js';
 import type { Endpoint } from '../db/connection.js';
 import type { TableSchema } from '../db/schema.js';
@@ -27,6 +28,8 @@ export interface FullVerifyOptions {
   readonly signal?: AbortSignal;
   /** Rows per range (tests use small ones to get several). */
   readonly splitRows?: number;
+  /** The run's retry policy: a lost connection (a server restarting) is opened again and the task retried. */
+  readonly retry?: RetryPolicy;
 }
 
 type Task = { readonly kind: 'split'; readonly table: TableSchema } | { readonly kind: 'compare'; readonly table: TableSchema; readonly after: Row | undefined; readonly through: Row | undefined };
@@ -52,9 +55,11 @@ export async function verifyAll(options: FullVerifyOptions): Promise<VerifyRepor
   const failed = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
 
+  // Where each table's split got to: a split retried after a lost connection goes on from there.
+  const splitAfter = new Map<string, Row | undefined>();
   const split = async (pair: Pair, table: TableSchema) => {
     const keys = primaryKeyColumns(table);
-    let after: Row | undefined;
+    let after = splitAfter.get(tableKey(table));
     for (;;) {
       signal.throwIfAborted();
       const [rows] = await pair.source.query({
@@ -68,6 +73,7 @@ export async function verifyAll(options: FullVerifyOptions): Promise<VerifyRepor
       notify();
       if (!boundary) return;
       after = boundary;
+      splitAfter.set(tableKey(table), after);
     }
   };
 
@@ -80,8 +86,15 @@ export async function verifyAll(options: FullVerifyOptions): Promise<VerifyRepor
     for (const difference of result.differences) if (total.named.length < NAMED_ROWS) total.named.push(difference);
   };
 
+  const retry = options.retry ?? defaultRetryPolicy();
   const worker = async () => {
-    const pair = await openComparisonPair(options.source, options.target);
+    let pair: Pair | undefined;
+    const close = async () => {
+      const open = pair;
+      pair = undefined;
+      await open?.source.end().catch(() => undefined);
+      await open?.target.end().catch(() => undefined);
+    };
     try {
       for (;;) {
         const task = queue.shift();
@@ -92,16 +105,19 @@ export async function verifyAll(options: FullVerifyOptions): Promise<VerifyRepor
         }
         running++;
         try {
-          if (task.kind === 'split') await split(pair, task.table);
-          else await compare(pair, task);
+          // A compare task adds to the totals only once done: retried whole, it counts once.
+          await retry.run({ server: 'target', part: 'verify', signal, beforeRetry: async (error) => { if (classifyError(error) === 'connection') await close(); } }, async () => {
+            pair ??= await openComparisonPair(options.source, options.target);
+            if (task.kind === 'split') await split(pair, task.table);
+            else await compare(pair, task);
+          });
         } finally {
           running--;
           notify();
         }
       }
     } finally {
-      await pair.source.end().catch(() => undefined);
-      await pair.target.end().catch(() => undefined);
+      await close();
     }
   };
 

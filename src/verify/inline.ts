@@ -16,7 +16,8 @@
 import { keyTuple, tableWrites, type TableWrites } from '../binlog/apply/statements.js';
 import type { RowItem } from '../binlog/events.js';
 import type { CopyGate } from '../copy/copier.js';
-import { TRANSIENT_ERROR_CODES, type Endpoint } from '../db/connection.js';
+import type { Endpoint } from '../db/connection.js';
+import { classifyError, defaultRetryPolicy, ServerRefusedError, ServerUnreachableError, type RetryPolicy } from '../db/retry.js';
 import type { TableSchema } from '../db/schema.js';
 import { tableKey } from '../db/schema.js';
 import type { Row } from '../db/sql.js';
@@ -46,6 +47,8 @@ export interface InlineVerifierOptions {
   readonly onRowsVerified?: (table: string, rows: number) => void;
   /** A comparison met a transient error (its code) and is retried. */
   readonly onRetry?: (code: string) => void;
+  /** The run's retry policy (db/retry.ts); a default one otherwise. */
+  readonly retry?: RetryPolicy;
 }
 
 export interface TableVerificationStatus {
@@ -68,7 +71,6 @@ const STATEMENT_BYTES = 1024 * 1024;
  */
 const MAX_RECHECKS_BEFORE_READY = 5;
 const IDLE_MS = 100;
-const MAX_ATTEMPTS = 5;
 const NO_TEMPORARY_TABLES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_OPTION_PREVENTS_STATEMENT']);
 
 /**
@@ -214,6 +216,11 @@ export class InlineVerifier {
           await this.idle(signal);
           continue;
         }
+        // A server gone past the bound, or refusing: the policy's sentence names it already.
+        if (error instanceof ServerUnreachableError || error instanceof ServerRefusedError) {
+          this.fail(error);
+          return;
+        }
         this.fail(error instanceof VerifierError ? error : new VerifierError(`verification${task.table ? ` of ${task.table}` : ''} failed: ${errorMessage(error)}`, { cause: error }));
         return;
       } finally {
@@ -236,23 +243,30 @@ export class InlineVerifier {
     });
   }
 
-  /** Runs `work` on this worker's connections; a lost connection is opened again and the work retried (it only reads). */
+  /**
+   * Runs `work` on this worker's connections; a lost connection (either server restarting) is
+   * opened again and the work retried by the run's policy until retry.giveUpAfterSeconds (it only
+   * reads: a range is compared again from the progress made).
+   */
   private async withPair<T>(index: number, work: (pair: Pair) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      let pair = this.pairs[index];
-      try {
+    this.retryPolicy ??= this.options.retry ?? defaultRetryPolicy(this.options.logger);
+    return this.retryPolicy.run(
+      {
+        server: 'target',
+        part: 'verify',
+        onRetry: (code) => this.options.onRetry?.(code),
+        beforeRetry: async (error) => {
+          if (classifyError(error) === 'connection') await this.closePair(index);
+        },
+      },
+      async () => {
+        let pair = this.pairs[index];
         pair ??= this.pairs[index] = await openComparisonPair(this.options.source, this.options.target);
-        return await work(pair);
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? '';
-        if (!TRANSIENT_ERROR_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
-        this.options.logger.debug({ code, attempt }, 'verification lost its connection; retrying');
-        this.options.onRetry?.(code);
-        await this.closePair(index);
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+        return work(pair);
+      },
+    );
   }
+  private retryPolicy: RetryPolicy | undefined;
 
   private async closePair(index: number): Promise<void> {
     const pair = this.pairs[index];

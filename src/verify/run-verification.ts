@@ -1,6 +1,7 @@
 // What a run verifies, as one part for ferry.ts: the inline verifier (while copying, then the
 // rows changed since, inline.ts) and the schema watch (schema-watch.ts), and what cutover
 // compares (the remembered rows, or with verify.atCutover = all every row, full.ts).
+import type { RetryPolicy } from '../db/retry.js';
 import type { Connection } from 'mysql2/promise';
 import type { RowItem } from '../binlog/events.js';
 import type { Config } from '../config/load.js';
@@ -31,6 +32,8 @@ export interface RunVerificationOptions {
   readonly logger: Logger;
   readonly onRowsVerified: (table: string, rows: number) => void;
   readonly onRetry?: (code: string) => void;
+  /** The run's retry policy (db/retry.ts). */
+  readonly retry?: RetryPolicy;
 }
 
 /**
@@ -76,9 +79,10 @@ export class RunVerification {
         logger: options.logger,
         onRowsVerified: options.onRowsVerified,
         ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+        ...(options.retry ? { retry: options.retry } : {}),
       });
     }
-    this.watch = new SchemaWatch({ source: options.source, target: options.target, tables: options.tables, baseline: options.shapes, intervalSeconds: settings.schemaIntervalSeconds, logger: options.logger });
+    this.watch = new SchemaWatch({ source: options.source, target: options.target, tables: options.tables, baseline: options.shapes, intervalSeconds: settings.schemaIntervalSeconds, logger: options.logger, ...(options.retry ? { retry: options.retry } : {}) });
     this.failedWith = Promise.race([this.watch.failedWith, ...(this.inline ? [this.inline.failedWith] : [])]);
     this.failedWith.catch(() => undefined);
   }
@@ -115,7 +119,7 @@ export class RunVerification {
       await this.watch.check();
       if (this.options.settings.atCutover === 'changed') return inline.atCutover(signal);
       await inline.stop();
-      return verifyAll({ source: this.options.source, target: this.options.target, tables: this.options.tables, rowFilters: this.options.rowFilters, concurrency: this.options.settings.concurrency, signal });
+      return verifyAll({ source: this.options.source, target: this.options.target, tables: this.options.tables, rowFilters: this.options.rowFilters, concurrency: this.options.settings.concurrency, signal, ...(this.options.retry ? { retry: this.options.retry } : {}) });
     };
   }
 

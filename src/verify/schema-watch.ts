@@ -7,6 +7,7 @@
 // "Verification", for its measured cost).
 import type { Connection } from 'mysql2/promise';
 import { connect, type Endpoint } from '../db/connection.js';
+import type { RetryPolicy } from '../db/retry.js';
 import { tableKey, type TableRef } from '../db/schema.js';
 import { describeShapeChange, readTableShapes, type TableShape } from '../db/shape.js';
 import { SchemaChangedError, errorMessage } from '../errors.js';
@@ -23,6 +24,8 @@ export interface SchemaWatchOptions {
   /** Seconds between checks; 0 checks only when asked (cutover). */
   readonly intervalSeconds: number;
   readonly logger: Logger;
+  /** The run's retry policy: a server restarting under a check is waited for (db/retry.ts). */
+  readonly retry?: RetryPolicy;
 }
 
 /** The first change of a shape, as the error the run stops with; undefined when none changed. */
@@ -87,14 +90,17 @@ export class SchemaWatch {
     try {
       const [source, target] = await Promise.all(
         (['source', 'target'] as const).map(async (side) => {
-          try {
-            return await readTableShapes(await this.connection(side), this.options.tables);
-          } catch (error) {
-            // A broken connection is opened again at the next check.
-            await this.connections[side]?.end().catch(() => undefined);
-            this.connections[side] = undefined;
-            throw error;
-          }
+          const read = async () => {
+            try {
+              return await readTableShapes(await this.connection(side), this.options.tables);
+            } catch (error) {
+              // A broken connection is opened again at the next check (or retry).
+              this.connections[side]?.destroy();
+              this.connections[side] = undefined;
+              throw error;
+            }
+          };
+          return this.options.retry ? this.options.retry.run({ server: side, part: 'admin' }, read) : read();
         }),
       );
       this.options.logger.debug({ seconds: (performance.now() - started) / 1000, tables: this.options.tables.length }, 'schema check');

@@ -71,7 +71,7 @@ describe('cli exits by itself with a replica configured', () => {
   let source: Connection;
   let target: Connection;
 
-  const writeConfig = (options: { target?: string; copy?: string } = {}) => {
+  const writeConfig = (options: { target?: string; copy?: string; retry?: string } = {}) => {
     const path = join(dir, `c${Math.random().toString(16).slice(2)}.yaml`);
     writeFileSync(
       path,
@@ -83,6 +83,7 @@ describe('cli exits by itself with a replica configured', () => {
         'http: { enabled: false }',
         `throttle: { replicas: [${endpointOf(sandbox.replica!)}] }`,
         `copy: ${options.copy ?? '{ batchRows: 500, adaptive: false }'}`,
+        ...(options.retry ? [`retry: ${options.retry}`] : []),
         '',
       ].join('\n'),
     );
@@ -147,7 +148,8 @@ describe('cli exits by itself with a replica configured', () => {
     // Each chunk held 3 ms: the copy lasts long enough to be cut in the middle.
     const proxy = await new LatencyProxy({ upstreamHost: '127.0.0.1', upstreamPort: sandbox.target.port, delayMs: 3 }).start();
     try {
-      const config = writeConfig({ target: JSON.stringify({ ...sandbox.target.endpoint, port: proxy.port }), copy: '{ batchRows: 100, adaptive: false }' });
+      // Gone for good: the run waits retry.giveUpAfterSeconds (3 s here) for it, then stops saying so.
+      const config = writeConfig({ target: JSON.stringify({ ...sandbox.target.endpoint, port: proxy.port }), copy: '{ batchRows: 100, adaptive: false }', retry: '{ giveUpAfterSeconds: 3 }' });
       let cut = false;
       const { code, output } = await runCli(['run', config, '--log-format', 'json'], (text) => {
         if (!cut && text.includes('copying table')) {
@@ -158,6 +160,7 @@ describe('cli exits by itself with a replica configured', () => {
       assert.ok(cut, 'the copy started');
       assert.equal(code, 1, output.slice(-3000));
       assert.doesNotMatch(output, /migration complete/);
+      assert.match(output, /the target server \(tideferry@127\.0\.0\.1:\d+\) was unreachable for \d+ s/);
     } finally {
       await proxy.stop();
     }

@@ -168,7 +168,8 @@ describe('live migration under write load', () => {
   it('makes the source writable again when the target is unreachable at cutover', { timeout: 180_000 }, async () => {
     const proxy = await new LatencyProxy({ upstreamHost: '127.0.0.1', upstreamPort: sandbox.target.port }).start();
     try {
-      const config = sandboxConfig(sandbox, { target: { ...sandbox.target.endpoint, port: proxy.port }, binlog: { batchSize: 50 } });
+      // A target gone for good: the run waits retry.giveUpAfterSeconds for it (3 s here, 300 by default), then stops.
+      const config = sandboxConfig(sandbox, { target: { ...sandbox.target.endpoint, port: proxy.port }, binlog: { batchSize: 50 }, retry: { giveUpAfterSeconds: 3 } });
       const ferry = new Ferry({ config, logger: testLogger() });
       const running = ferry.run();
       running.catch(() => undefined);
@@ -177,6 +178,7 @@ describe('live migration under write load', () => {
       await assert.rejects(running, (error: unknown) => {
         assert.ok(error instanceof CutoverError, `expected CutoverError, got ${String(error)}`);
         assert.match(error.message, /cutover failed, the source is writable again/);
+        assert.match(error.message, /the target server \(.*\) was unreachable for \d+ s/);
         return true;
       });
       const [[readOnly]] = (await source.query('SELECT @@global.read_only AS value')) as unknown as [[{ value: number }]];

@@ -37,6 +37,11 @@ describe('progress line', () => {
     assert.equal(line, 'catch-up · 100% 101,900 of ~101,900 rows · lag 1.3 s (model 8 ms) · verified 1/2 tables');
   });
 
+  it('says which server the run waits for, and since when, right after the phase', () => {
+    assert.match(formatProgressLine({ phase: 'copy', waiting: 'waiting for the target since 12:03:04' }), /^copy · WAITING FOR THE TARGET SINCE 12:03:04/);
+    assert.doesNotMatch(formatProgressLine({ phase: 'copy', waiting: null }), /WAITING/);
+  });
+
   it('before anything is known, the phase alone', () => {
     assert.equal(formatProgressLine({ phase: 'preflight' }), 'preflight');
     assert.equal(formatProgressLine({}), 'starting');

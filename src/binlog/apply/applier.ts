@@ -5,7 +5,8 @@
 // records the position up to which the target is current.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Endpoint } from '../../db/connection.js';
-import { connect, TRANSIENT_ERROR_CODES } from '../../db/connection.js';
+import { connect } from '../../db/connection.js';
+import { classifyError, defaultRetryPolicy, type RetryPolicy } from '../../db/retry.js';
 import type { TableSchema } from '../../db/schema.js';
 import type { Logger } from '../../log.js';
 import { commitTimeEstimate, type RowItem, type StreamItem } from '../events.js';
@@ -75,6 +76,8 @@ export interface BinlogApplierOptions {
   readonly onBatch?: (batch: AppliedBatch) => void;
   /** A batch met a transient error (its code) and is retried. */
   readonly onRetry?: (code: string) => void;
+  /** The run's retry policy (db/retry.ts); a default one otherwise. */
+  readonly retry?: RetryPolicy;
 }
 
 const now = (): number => Date.now() / 1000;
@@ -82,7 +85,6 @@ const cpuSince = (start: NodeJS.CpuUsage): number => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
 };
-const MAX_ATTEMPTS = 5;
 // Room left in a packet for the transaction's own statements and the protocol's header.
 const PACKET_SLACK_BYTES = 1024;
 
@@ -156,6 +158,7 @@ export class BinlogApplier {
 
   /** Applies batches until the signal aborts; rejects on a target error that retries did not cure. */
   async run(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
     const intervalMs = (this.options.minBatchIntervalSeconds ?? 0) * 1000;
     let lastStartMs = -Infinity;
     try {
@@ -181,6 +184,11 @@ export class BinlogApplier {
       await this.connection?.end().catch(() => undefined);
       this.connection = undefined;
     }
+  }
+
+  /** The target's thread id of the applier's connection, while it has one (tests kill it). */
+  get connectionThreadId(): number | undefined {
+    return this.connection?.threadId ?? undefined;
   }
 
   /** True while no batch is taken and unwritten. */
@@ -250,11 +258,34 @@ export class BinlogApplier {
    * Judges the row filters, plans the statements and writes them in one transaction: one round
    * trip when they fit in a packet, several otherwise (large rows), the transaction held open
    * across them; a lone statement goes without BEGIN/COMMIT (it is a transaction by itself).
-   * The whole of it is retried on a retryable error: judging and every statement are idempotent.
+   * The whole of it is retried by the run's policy on a transient error (a lost connection, a
+   * restarting or read-only target, a lock conflict), on a new connection after a lost one,
+   * until retry.giveUpAfterSeconds: judging and every statement are idempotent.
+   *
+   * A COMMIT whose reply was lost (the connection dropped, the target restarted) may have
+   * committed, or not: applying the batch again is safe either way. The applied position (and
+   * with it the state file's) moves only after a batch's success, and every statement writes a
+   * whole row image (an upsert of the after image, a delete by key), so applying the same images
+   * again leaves the same rows — exactly what a resume does with the events after the saved position.
    */
   private async write(changes: readonly RowItem[]): Promise<{ statements: number; built: bigint }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    this.retryPolicy ??= this.options.retry ?? defaultRetryPolicy(this.options.logger);
+    return this.retryPolicy.run(
+      {
+        server: 'target',
+        part: 'binlog',
+        signal: this.signal,
+        onRetry: (code) => this.options.onRetry?.(code),
+        beforeRetry: async (error) => {
+          if (classifyError(error) === 'connection') {
+            this.connection?.destroy();
+            this.connection = undefined;
+          } else {
+            await this.connection?.query('ROLLBACK').catch(() => undefined);
+          }
+        },
+      },
+      async () => {
         const connection = await this.openConnection();
         const filtered = this.options.rowFilters?.size
           ? await applyRowFilters(connection, changes, this.options.tables, this.options.rowFilters)
@@ -267,18 +298,11 @@ export class BinlogApplier {
         const built = process.hrtime.bigint();
         for (const sql of queries) await send(connection, sql);
         return { statements: statements.length, built };
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? '';
-        await this.connection?.query('ROLLBACK').catch(() => undefined);
-        if (!TRANSIENT_ERROR_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
-        this.options.logger.warn({ code, attempt }, 'binlog batch failed; retrying');
-        this.options.onRetry?.(code);
-        await this.connection?.end().catch(() => undefined);
-        this.connection = undefined;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-      }
-    }
+      },
+    );
   }
+  private retryPolicy: RetryPolicy | undefined;
+  private signal: AbortSignal | undefined;
 
   private async openConnection(): Promise<Connection> {
     if (this.connection) return this.connection;

@@ -14,6 +14,7 @@
 // binlog_row_event_max_size, more only for a single larger row). It is resumed when the queue
 // has drained below half of both bounds.
 import type { Endpoint } from '../../db/connection.js';
+import { ServerUnreachableError, type RetryPolicy } from '../../db/retry.js';
 import type { TableSchema } from '../../db/schema.js';
 import { tableKey } from '../../db/schema.js';
 import { silentLogger, type Logger } from '../../log.js';
@@ -54,6 +55,13 @@ export interface BinlogStreamerOptions {
   readonly maxReconnectDelayMs?: number;
   /** Consecutive failed reconnection time after which the stream gives up. Default 5 min. */
   readonly giveUpAfterMs?: number;
+  /**
+   * The run's retry policy: its settings replace the three above, and its outage tracker hears
+   * when the stream loses the source and when it hears from it again.
+   */
+  readonly retry?: RetryPolicy;
+  /** The stream reconnects after a lost connection (its error code). */
+  readonly onRetry?: (code: string) => void;
 }
 
 export interface BinlogStreamerStats {
@@ -107,7 +115,7 @@ export class BinlogStreamer {
     this.logger = options.logger ?? silentLogger();
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? Math.max(5000, 10 * this.heartbeatMs);
-    this.reconnectDelayMs = options.initialReconnectDelayMs ?? 100;
+    this.reconnectDelayMs = this.initialDelayMs;
     for (const table of options.tables.values()) {
       const unsupported = unsupportedColumns(table);
       if (unsupported.length > 0) {
@@ -134,6 +142,15 @@ export class BinlogStreamer {
    */
   setQueueBound(items: number): void {
     this.maxQueuedItems = Math.max(1, Math.min(this.queueCeiling, Math.round(items)));
+  }
+
+  private get initialDelayMs(): number {
+    return this.options.retry?.settings.initialDelayMs ?? this.options.initialReconnectDelayMs ?? 100;
+  }
+
+  /** Whether the stream has lost the source and not heard from it again yet. */
+  get down(): boolean {
+    return this.failingSince !== undefined;
   }
 
   /** Starts streaming from `from` (a group boundary: P0, or a commit item's position). */
@@ -246,7 +263,8 @@ export class BinlogStreamer {
     if (!this.receivedSinceConnect) {
       this.receivedSinceConnect = true;
       this.failingSince = undefined;
-      this.reconnectDelayMs = this.options.initialReconnectDelayMs ?? 100;
+      this.reconnectDelayMs = this.initialDelayMs;
+      this.options.retry?.tracker.recovered('source', 'stream');
     }
     this.counters.eventsRead++;
     try {
@@ -286,15 +304,27 @@ export class BinlogStreamer {
     this.generation++;
     const now = Date.now();
     this.failingSince ??= now;
-    const giveUpAfterMs = this.options.giveUpAfterMs ?? 300_000;
-    if (now - this.failingSince > giveUpAfterMs) {
-      this.fail(new BinlogStreamError(`the binlog connection kept failing for ${Math.round((now - this.failingSince) / 1000)} s; last error: ${errorText(error)}`, { cause: error }));
+    const retry = this.options.retry;
+    // The tracker says it once per outage (and dates it); without one, each reconnect is logged.
+    const since = retry ? Math.min(this.failingSince, retry.tracker.failed('source', 'stream', error)) : this.failingSince;
+    const giveUpAfterMs = retry ? retry.settings.giveUpAfterSeconds * 1000 : this.options.giveUpAfterMs ?? 300_000;
+    if (now - since >= giveUpAfterMs) {
+      if (retry) {
+        retry.tracker.gaveUp('source', 'stream');
+        this.fail(new ServerUnreachableError('source', 'stream', (now - since) / 1000, retry.tracker.endpoint('source'), error));
+      } else {
+        this.fail(new BinlogStreamError(`the binlog connection kept failing for ${Math.round((now - this.failingSince) / 1000)} s; last error: ${errorText(error)}`, { cause: error }));
+      }
       return;
     }
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.options.maxReconnectDelayMs ?? 5000);
+    // Capped exponential backoff with jitter (50–100% of the doubled wait), as every other retry.
+    const delay = retry ? Math.round(this.reconnectDelayMs * (0.5 + Math.random() / 2)) : this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, retry?.settings.maxDelayMs ?? this.options.maxReconnectDelayMs ?? 5000);
     this.counters.reconnects++;
-    this.logger.warn({ error: errorText(error), retryInMs: delay, from: this.resumeFrom && describePosition(this.resumeFrom) }, 'binlog connection lost; reconnecting');
+    const code = (error as { code?: string }).code ?? String((error as { errno?: number }).errno ?? 'CONNECTION_CLOSED');
+    if (retry) retry.tracker.retried('source', 'stream', code);
+    this.options.onRetry?.(code);
+    this.logger[retry ? 'debug' : 'warn']({ error: errorText(error), retryInMs: delay, from: this.resumeFrom && describePosition(this.resumeFrom) }, 'binlog connection lost; reconnecting');
     this.shutdownConnection();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

@@ -67,7 +67,7 @@ describe('dashboard lint', () => {
     }
   });
 
-  it('has the rows overview, binlog, copy throttling, verification, cutover', () => {
-    assert.deepEqual(dashboard.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title), ['Overview', 'Binlog', 'Copy throttling', 'Verification', 'Cutover']);
+  it('has the rows overview, binlog, copy throttling, verification, cutover, outages', () => {
+    assert.deepEqual(dashboard.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title), ['Overview', 'Binlog', 'Copy throttling', 'Verification', 'Cutover', 'Outages']);
   });
 });
