@@ -163,8 +163,9 @@ program
   .option('--tables <n>', 'tables', '4')
   .option('--max-lag <seconds>', 'throttle.maxLagSeconds of the throttled run', '1')
   .option('--link-mbps <n>', "the replica's link to the target, MB/s (what makes it slow)", '3')
-  .action((options: { rows: string; tables: string; maxLag: string; linkMbps: string }) =>
-    benchThrottle({ rows: Number(options.rows), tables: Number(options.tables), maxLagSeconds: Number(options.maxLag), linkBytesPerSecond: Number(options.linkMbps) * 1e6 }),
+  .option('--batch-rows <n>', 'rows per copy batch (fixed)', '1000')
+  .action((options: { rows: string; tables: string; maxLag: string; linkMbps: string; batchRows: string }) =>
+    benchThrottle({ rows: Number(options.rows), tables: Number(options.tables), maxLagSeconds: Number(options.maxLag), linkBytesPerSecond: Number(options.linkMbps) * 1e6, batchRows: Number(options.batchRows) }),
   );
 
 await program.parseAsync(process.argv);

@@ -22,6 +22,8 @@ export interface ThrottleBenchOptions {
   readonly rows: number;
   readonly tables: number;
   readonly maxLagSeconds: number;
+  /** Rows per copy batch, fixed. */
+  readonly batchRows: number;
   /** The replica's link to the target, bytes per second. */
   readonly linkBytesPerSecond: number;
 }
@@ -118,7 +120,9 @@ export async function benchThrottle(options: ThrottleBenchOptions): Promise<void
         source: sandbox.source.endpoint,
         target: sandbox.target.endpoint,
         databases: [SYSBENCH_DATABASE],
-        copy: { concurrency: 4 },
+        // Fixed batches of 1,000 rows (lhm's stride is 2,000): an adaptive batch grows to half a
+        // second of writing, several MB of binlog, which alone is seconds of the slow replica's link.
+        copy: { concurrency: 4, adaptive: false, batchRows: options.batchRows },
         verify: { enabled: false },
         throttle: throttled
           ? { replicas: [replicaServer.endpoint], discoverReplicas: false, maxLagSeconds: options.maxLagSeconds, heartbeat: { table: 'tfbench.heartbeat', utc: true } }
@@ -160,7 +164,7 @@ export async function benchThrottle(options: ThrottleBenchOptions): Promise<void
     await source.end();
     await target.end();
     await replica.end();
-    writeResults('throttle', records, `Copy of ${options.rows} sysbench rows in ${options.tables} tables (4 copy workers, verification off, no write load) to a target whose replica is slow (it reads the binlog through a link capped at ${(options.linkBytesPerSecond / 1e6).toFixed(1)} MB/s; durable commits, one applier thread); the replica's lag sampled every 100 ms from a heartbeat written on the target every 100 ms, from the copy's start until the replica has caught up after the run. Throttle off, then on, same servers, one run. Command: npm run bench -- throttle`);
+    writeResults('throttle', records, `Copy of ${options.rows} sysbench rows in ${options.tables} tables (4 copy workers, fixed batches of ${options.batchRows} rows, verification off, no write load) to a target whose replica is slow (it reads the binlog through a link capped at ${(options.linkBytesPerSecond / 1e6).toFixed(1)} MB/s; durable commits, one applier thread); the replica's lag sampled every 100 ms from a heartbeat written on the target every 100 ms, from the copy's start until the replica has caught up after the run. Throttle off, then on, same servers, one run. Command: npm run bench -- throttle`);
   } finally {
     await writer?.stop();
     await replicaServer.stop();
