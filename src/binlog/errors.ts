@@ -4,6 +4,7 @@
 import { SchemaChangedError, TideferryError } from '../errors.js';
 import type { TableRef } from '../db/schema.js';
 import { tableKey } from '../db/schema.js';
+import { classifyError } from '../db/retry.js';
 
 /** The binlog cannot be read any further: purged files, missing privileges, unusable settings. */
 export class BinlogStreamError extends TideferryError {}
@@ -72,24 +73,12 @@ interface ServerError {
   readonly errno?: number;
 }
 
-// What a new connection can cure: the connection was dropped, killed or timed out, or the
-// server is restarting or briefly out of connections.
-const RETRYABLE_CODES = new Set([
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT',
-  'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTCONN',
-  'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_NET_READ_ERROR', 'ER_NET_READ_INTERRUPTED',
-  'ER_NET_ERROR_ON_WRITE', 'ER_NET_WRITE_INTERRUPTED', 'ER_NET_PACKETS_OUT_OF_ORDER', 'ER_ABORTING_CONNECTION',
-  'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_CLIENT_INTERACTION_TIMEOUT',
-]);
-// The same by number, for servers whose codes mysql2 does not name (1927 is MariaDB's
-// ER_CONNECTION_KILLED, 2013 the client-side "lost connection during query").
-const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1158, 1159, 1160, 1161, 1203, 1317, 1927, 2006, 2013, 4031]);
-
-/** Whether reconnecting may cure this error. Anything unrecognised is treated as permanent. */
+/**
+ * Whether reconnecting may cure this error: the run's one classification (db/retry.ts), plus a
+ * connection that went silent past the heartbeat. Anything unrecognised is permanent.
+ */
 export function isRetryableConnectionError(error: unknown): boolean {
-  if (error instanceof ConnectionIdleError) return true;
-  const { code, errno } = (error ?? {}) as ServerError;
-  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
+  return error instanceof ConnectionIdleError || classifyError(error) === 'connection';
 }
 
 /** Nothing arrived on the binlog connection for longer than the heartbeat allows. */
