@@ -144,8 +144,12 @@ export class ServerUnreachableError extends TideferryError {
 
 /** An error retries cannot cure, said with the server it came from and what to do. */
 export class ServerRefusedError extends TideferryError {
+  /** The server's error number and code, kept: a caller may still act on them (a fallback on 1064, say). */
+  readonly errno: number | undefined;
+  readonly code: string | undefined;
   constructor(readonly server: ServerRole, readonly part: RunPart, endpoint: string | undefined, cause: unknown) {
     super(`the ${server} server${endpoint ? ` (${endpoint})` : ''} refused ${partNoun(part)}: ${messageOf(cause)}. ${advice(cause, server)}`, { cause });
+    ({ errno: this.errno, code: this.code } = (cause ?? {}) as ServerErrorShape);
   }
 }
 

@@ -56,6 +56,13 @@ describe('retry policy', () => {
     assert.equal(calls, 1);
   });
 
+  it("keeps a fatal error's number and code, for callers that fall back on them (SHOW MASTER STATUS → SHOW BINARY LOG STATUS on 1064)", async () => {
+    const policy = new RetryPolicy({ giveUpAfterSeconds: 10, initialDelayMs: 1, maxDelayMs: 5 }, new OutageTracker(silentLogger(), { target: 'u@h:3' }));
+    await assert.rejects(policy.run({ server: 'target', part: 'admin' }, async () => {
+      throw error({ code: 'ER_NO_SUCH_TABLE', errno: 1146 }, "Table 'nowhere.heartbeat' doesn't exist");
+    }), (e: unknown) => e instanceof ServerRefusedError && e.errno === 1146 && e.code === 'ER_NO_SUCH_TABLE');
+  });
+
   it('gives up past the bound with a sentence naming the server and how long', async () => {
     const tracker = new OutageTracker(silentLogger(), { target: 'u@h:3' });
     const policy = new RetryPolicy({ giveUpAfterSeconds: 0.2, initialDelayMs: 10, maxDelayMs: 20 }, tracker);
