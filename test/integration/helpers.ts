@@ -7,6 +7,7 @@ import type { RunIdentity } from '../../src/state/identity.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import type { Connection } from 'mysql2/promise';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import type { Ferry } from '../../src/ferry.js';
 import { createSampleDatabase } from '../../src/sandbox/sample.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 
@@ -33,6 +34,12 @@ export async function resetSampleDatabase(source: Connection, target: Connection
   await source.query('SET GLOBAL read_only = OFF; DROP DATABASE IF EXISTS shop');
   await target.query('DROP DATABASE IF EXISTS shop');
   await createSampleDatabase(source);
+}
+
+/** The sum of a run's metric over the series whose labels include `labels` (0 when none). */
+export async function metricSum(ferry: Ferry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await ferry.metrics.registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? []).filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)).reduce((sum, value) => sum + value.value, 0);
 }
 
 /** Polls `condition` every `pollMs` until it holds; throws naming `what` after `timeoutMs`. */

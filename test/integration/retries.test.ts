@@ -7,7 +7,7 @@ import type { Connection } from 'mysql2/promise';
 import { Ferry } from '../../src/ferry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
-import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
+import { dumpTable, metricSum, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 describe('retries', () => {
   let sandbox: Sandbox;
@@ -27,10 +27,7 @@ describe('retries', () => {
     await sandbox?.stop();
   });
 
-  const retries = async (ferry: Ferry, component: string, code: string): Promise<number> => {
-    const metric = await ferry.metrics.registry.getSingleMetric('tideferry_retries_total')?.get();
-    return metric?.values.find((value) => value.labels['component'] === component && value.labels['code'] === code)?.value ?? 0;
-  };
+  const retries = (ferry: Ferry, component: string, code: string): Promise<number> => metricSum(ferry, 'tideferry_retries_total', { component, code });
 
   it('counts a binlog batch retried after a lock wait timeout on the target, and ends with every row equal', { timeout: 120_000 }, async () => {
     // Sessions opened from now on give up on a lock after 1 s (the applier's among them).

@@ -9,13 +9,15 @@ import assert from 'node:assert/strict';
 import type { Connection } from 'mysql2/promise';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../../src/config/load.js';
 import { CutoverError } from '../../src/errors.js';
 import { Ferry } from '../../src/ferry.js';
 import { ServerUnreachableError } from '../../src/db/retry.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WriteLoad } from '../../src/sandbox/load.js';
 import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
-import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
+import type { RunSummary } from '../../src/summary.js';
+import { dumpTable, metricSum, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 // A copy slow enough for a restart to land in it: fixed small batches, two workers.
 const SLOW_COPY = { batchRows: 200, adaptive: false, concurrency: 2 };
@@ -67,9 +69,22 @@ describe('server restarts', () => {
     }
   };
 
-  const metricSum = async (ferry: Ferry, name: string, labels: Record<string, string>): Promise<number> => {
-    const metric = await ferry.metrics.registry.getSingleMetric(name)?.get();
-    return (metric?.values ?? []).filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)).reduce((sum, value) => sum + value.value, 0);
+  /** Starts a run of `config`; after() stops it if the test fails before it ends. */
+  const startRun = (config: Config): { ferry: Ferry; running: Promise<RunSummary> } => {
+    const ferry = new Ferry({ config, logger: testLogger() });
+    current = ferry;
+    const running = ferry.run();
+    running.catch(() => undefined);
+    return { ferry, running };
+  };
+
+  /** Lets the run reach cutover, stops the write load, waits for the run to end: every row equal. */
+  const finishUnderLoad = async (ferry: Ferry, running: Promise<RunSummary>): Promise<void> => {
+    await waitFor(() => ferry.phase === 'cutover' || ferry.phase === 'verify' || ferry.phase === 'done' || ferry.phase === 'failed', 120_000, 'cutover');
+    await load!.stop();
+    load = undefined;
+    await running;
+    await assertIdentical();
   };
 
   /** Restarts `server` once the copy is under way; resolves with what /status said while it was down. */
@@ -87,17 +102,10 @@ describe('server restarts', () => {
   it('goes on by itself after the target restarts mid-copy (down ~10 s), every row equal', { timeout: 180_000 }, async () => {
     await fresh();
     await startLoad();
-    const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY }), logger: testLogger() });
-    current = ferry;
-    const running = ferry.run();
-    running.catch(() => undefined);
+    const { ferry, running } = startRun(sandboxConfig(sandbox, { copy: SLOW_COPY }));
     const waiting = await restartMidCopy(ferry, 'target', 10_000);
     assert.match(waiting ?? '', /^waiting for the target since \d\d:\d\d:\d\d/);
-    await waitFor(() => ferry.phase === 'cutover' || ferry.phase === 'verify' || ferry.phase === 'done' || ferry.phase === 'failed', 120_000, 'cutover');
-    await load!.stop();
-    load = undefined;
-    await running;
-    await assertIdentical();
+    await finishUnderLoad(ferry, running);
     assert.ok((await metricSum(ferry, 'tideferry_retries_total', { server: 'target' })) > 0, 'retries against the target counted');
     assert.ok((await metricSum(ferry, 'tideferry_outage_seconds_total', { server: 'target', component: 'copy' })) >= 5, 'the copy waited for the target');
     assert.equal(ferry.outages.isDown('target'), false);
@@ -106,17 +114,10 @@ describe('server restarts', () => {
   it('goes on by itself after the source restarts mid-copy, every row equal', { timeout: 180_000 }, async () => {
     await fresh();
     await startLoad();
-    const ferry = new Ferry({ config: sandboxConfig(sandbox, { copy: SLOW_COPY }), logger: testLogger() });
-    current = ferry;
-    const running = ferry.run();
-    running.catch(() => undefined);
+    const { ferry, running } = startRun(sandboxConfig(sandbox, { copy: SLOW_COPY }));
     const waiting = await restartMidCopy(ferry, 'source', 8_000);
     assert.match(waiting ?? '', /waiting for the source since/);
-    await waitFor(() => ferry.phase === 'cutover' || ferry.phase === 'verify' || ferry.phase === 'done' || ferry.phase === 'failed', 120_000, 'cutover');
-    await load!.stop();
-    load = undefined;
-    await running;
-    await assertIdentical();
+    await finishUnderLoad(ferry, running);
     assert.ok((await metricSum(ferry, 'tideferry_outage_seconds_total', { server: 'source', component: 'stream' })) >= 4, 'the stream waited for the source');
     assert.ok(ferry.replicationReconnects() >= 1, 'the stream reconnected');
   });
@@ -125,10 +126,7 @@ describe('server restarts', () => {
     await fresh();
     await startLoad();
     // Manual cutover: the run replays the load's changes until told to cut over.
-    const ferry = new Ferry({ config: sandboxConfig(sandbox, { cutover: { mode: 'manual' } }), logger: testLogger() });
-    current = ferry;
-    const running = ferry.run();
-    running.catch(() => undefined);
+    const { ferry, running } = startRun(sandboxConfig(sandbox, { cutover: { mode: 'manual' } }));
     await waitFor(() => ferry.phase === 'cutover', 90_000, 'catch-up done, waiting for the cutover confirmation');
     const applied = ferry.stats.eventsApplied;
     await sandbox.target.shutdown();
@@ -148,10 +146,7 @@ describe('server restarts', () => {
 
   it("goes on after the applier's connection is killed mid-transaction, every row equal", { timeout: 120_000 }, async () => {
     await fresh();
-    const ferry = new Ferry({ config: sandboxConfig(sandbox, { cutover: { mode: 'manual' } }), logger: testLogger() });
-    current = ferry;
-    const running = ferry.run();
-    running.catch(() => undefined);
+    const { ferry, running } = startRun(sandboxConfig(sandbox, { cutover: { mode: 'manual' } }));
     await waitFor(() => ferry.phase === 'cutover', 90_000, 'the cutover confirmation');
     const source = await sandbox.source.connect();
     const locker = await sandbox.target.connect();
@@ -186,10 +181,7 @@ describe('server restarts', () => {
   it('stops past retry.giveUpAfterSeconds naming the server and how long, and resume converges', { timeout: 180_000 }, async () => {
     await fresh();
     const config = sandboxConfig(sandbox, { copy: SLOW_COPY, retry: { giveUpAfterSeconds: 3 } });
-    const ferry = new Ferry({ config, logger: testLogger() });
-    current = ferry;
-    const running = ferry.run();
-    running.catch(() => undefined);
+    const { ferry, running } = startRun(config);
     await waitFor(() => ferry.phase === 'copy' && ferry.stats.rowsCopied >= 5_000, 60_000, 'the copy under way');
     await sandbox.target.shutdown();
     const error = await running.then(() => undefined, (reason: unknown) => reason);

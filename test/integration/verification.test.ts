@@ -16,7 +16,7 @@ import { WriteLoad } from '../../src/sandbox/load.js';
 import { SAMPLE_TABLES } from '../../src/sandbox/sample.js';
 import type { MigrationState } from '../../src/state/tracker.js';
 import type { TableVerificationStatus } from '../../src/verify/inline.js';
-import { dumpTable, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
+import { dumpTable, metricSum, resetSampleDatabase, sandboxConfig, testLogger, waitFor } from './helpers.js';
 
 
 
@@ -27,10 +27,7 @@ const copied = (ferry: Ferry, table: string): { rowsCopied: number; done: boolea
   (ferry.status().tables as Record<string, { rowsCopied: number; done: boolean } | undefined>)[table];
 
 /** Rows verified per table, as the metric counts them (inline, again, at cutover). */
-async function rowsVerifiedMetric(ferry: Ferry, table: string): Promise<number> {
-  const metric = await ferry.metrics.registry.getSingleMetric('tideferry_verify_rows_verified_total')?.get();
-  return metric?.values.find((value) => value.labels['table'] === table)?.value ?? 0;
-}
+const rowsVerifiedMetric = (ferry: Ferry, table: string): Promise<number> => metricSum(ferry, 'tideferry_verify_rows_verified_total', { table });
 
 describe('verification while copying', () => {
   let sandbox: Sandbox;
