@@ -55,7 +55,8 @@ if [ -e "$dir/.abandoned" ]; then rm -rf "$dir"; fi
 exit $status
 `;
 
-function freePort(): Promise<number> {
+/** A loopback port nobody listens on now (taken and given back). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -13,12 +13,11 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { Ferry } from '../../src/ferry.js';
-import { serverBinaries, startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { freePort, serverBinaries, startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WriteLoad } from '../../src/sandbox/load.js';
 import { createSampleDatabase, SAMPLE_TABLES, type SampleSizes } from '../../src/sandbox/sample.js';
 import type { MigrationState } from '../../src/state/tracker.js';
@@ -42,18 +41,6 @@ function ctl(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CtlR
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ctl', ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** A port nobody listens on now (taken and given back). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
 }

@@ -2,20 +2,11 @@
 // port under a temp folder, scraping the given targets every second; stop() kills it and waits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/sandbox/index.js';
 
 export const prometheusInstalled = (): boolean => spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address !== 'object') throw new Error('no free port');
-  return address.port;
-}
 
 export interface QueryResult {
   readonly metric: Record<string, string>;
